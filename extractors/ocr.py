@@ -1,0 +1,229 @@
+"""OCR behind the ``OcrEngine`` seam, and the page-image → blocks step.
+
+``TesseractEngine`` calls Tesseract through pytesseract's ``image_to_data``
+and keeps every word with its box and confidence. Tests inject other engines
+(for failures) through the same protocol. ``ocr_page`` repairs the image,
+recognises it and groups words into blocks in page coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from extractors.base import Source, make_block
+from extractors.repair import RepairResult, repair_for_ocr
+from pipelines.config import ExtractConfig
+from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
+from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Word
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+EXTRACTOR_NAME = "tesseract"
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """One recognised word in image pixel coordinates."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    confidence: float
+    """In [0, 1]."""
+    block: int
+    paragraph: int
+    line: int
+
+
+class OcrEngine(Protocol):
+    """What doorstep needs from an OCR engine."""
+
+    name: str
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        """Words found on a greyscale or RGB page image."""
+        ...
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        """(degrees clockwise the page must be rotated to be upright, confidence), or None."""
+        ...
+
+
+@cache
+def installed_languages() -> frozenset[str]:
+    import pytesseract
+
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrEngineUnavailable("tesseract is not installed or not on PATH") from exc
+
+
+def check_languages(languages: str) -> None:
+    """Raise :class:`LanguagePackMissing` naming the apt package for a missing language."""
+    have = installed_languages()
+    for code in languages.split("+"):
+        if code not in have:
+            package = "tesseract-ocr-" + code.lower().replace("_", "-")
+            raise LanguagePackMissing(
+                f"Tesseract language {code!r} is not installed",
+                hint=f"Install it: apt-get install {package}",
+            )
+
+
+class TesseractEngine:
+    """Tesseract 4/5 (LSTM) via pytesseract."""
+
+    name = EXTRACTOR_NAME
+
+    def __init__(self, psm: int = 3) -> None:
+        self.psm = psm
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        import pytesseract
+
+        if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+            raise OcrEngineUnavailable("tesseract is not installed or not on PATH")
+        check_languages(languages)
+        try:
+            data = pytesseract.image_to_data(
+                image,
+                lang=languages,
+                config=f"--psm {self.psm}",
+                output_type=pytesseract.Output.DICT,
+                timeout=timeout_s,
+            )
+        except pytesseract.TesseractError as exc:
+            raise OcrError(f"tesseract failed: {exc.message or exc.status}") from exc
+        except RuntimeError as exc:  # pytesseract's timeout
+            raise OcrError(f"OCR took longer than {timeout_s:.0f}s and was stopped") from exc
+        words: list[OcrWord] = []
+        for i, text in enumerate(data["text"]):
+            conf = float(data["conf"][i])
+            if conf < 0 or not str(text).strip():
+                continue
+            words.append(
+                OcrWord(
+                    text=str(text).strip(),
+                    left=int(data["left"][i]),
+                    top=int(data["top"][i]),
+                    width=int(data["width"][i]),
+                    height=int(data["height"][i]),
+                    confidence=max(0.0, min(1.0, conf / 100.0)),
+                    block=int(data["block_num"][i]),
+                    paragraph=int(data["par_num"][i]),
+                    line=int(data["line_num"][i]),
+                )
+            )
+        return words
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        import pytesseract
+
+        if "osd" not in installed_languages():
+            return None
+        try:
+            osd = pytesseract.image_to_osd(
+                image, config="--psm 0", output_type=pytesseract.Output.DICT, timeout=timeout_s
+            )
+        except (pytesseract.TesseractError, RuntimeError):
+            return None  # too little text to tell: keep the page as it is
+        return int(osd["rotate"]) % 360, float(osd["orientation_conf"])
+
+
+@cache
+def default_engine() -> OcrEngine:
+    return TesseractEngine()
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    blocks: list[Block]
+    measurements: ImageMeasurements
+    mean_confidence: float
+
+
+def _to_page(x: float, y: float, repair: RepairResult, scale: float) -> tuple[float, float]:
+    """Map a point of the repaired image back to the original page (in page units)."""
+    ox, oy = repair.to_original(x, y)
+    return ox * scale, oy * scale
+
+
+def _word_bbox(w: OcrWord, repair: RepairResult, scale: float) -> BBox:
+    xa, ya = _to_page(w.left, w.top, repair, scale)
+    xb, yb = _to_page(w.left + w.width, w.top + w.height, repair, scale)
+    return BBox(x0=min(xa, xb), y0=min(ya, yb), x1=max(xa, xb), y1=max(ya, yb))
+
+
+def words_to_blocks(
+    words: list[OcrWord],
+    source: Source,
+    page: int,
+    repair: RepairResult,
+    scale: float,
+    first_index: int = 0,
+) -> list[Block]:
+    """Group Tesseract words into blocks (one per Tesseract paragraph), lines kept."""
+    groups: dict[tuple[int, int], list[OcrWord]] = {}
+    for w in words:
+        groups.setdefault((w.block, w.paragraph), []).append(w)
+    blocks: list[Block] = []
+    for (_blk, _par), group in groups.items():
+        lines: dict[int, list[OcrWord]] = {}
+        for w in group:
+            lines.setdefault(w.line, []).append(w)
+        text = "\n".join(" ".join(w.text for w in ws) for _, ws in sorted(lines.items()))
+        model_words = [
+            Word(text=w.text, bbox=_word_bbox(w, repair, scale), confidence=w.confidence)
+            for w in group
+        ]
+        box = model_words[0].bbox
+        for mw in model_words[1:]:
+            box = box.union(mw.bbox)
+        block = make_block(
+            source,
+            page,
+            first_index + len(blocks),
+            text,
+            extractor=EXTRACTOR_NAME,
+            bbox=box,
+            type=ElementType.PARAGRAPH,
+        )
+        block.confidence = sum(w.confidence for w in group) / len(group)
+        block.words = model_words
+        blocks.append(block)
+    return blocks
+
+
+def ocr_page(
+    image: np.ndarray,
+    source: Source,
+    page: int,
+    cfg: ExtractConfig,
+    *,
+    scale: float,
+    dpi: float,
+    engine: OcrEngine | None = None,
+) -> OcrPage:
+    """Repair one page image, OCR it and return blocks in page units.
+
+    ``scale`` converts original image pixels to page units (72/dpi for PDF
+    points, 1.0 for images measured in pixels).
+    """
+    engine = engine or default_engine()
+    repair = repair_for_ocr(image, cfg, engine, dpi=dpi)
+    words = engine.recognize(repair.image, cfg.languages, cfg.ocr_timeout_s)
+    blocks = words_to_blocks(words, source, page, repair, scale)
+    mean = sum(w.confidence for w in words) / len(words) if words else math.nan
+    logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
+    return OcrPage(blocks=blocks, measurements=repair.measurements, mean_confidence=mean)

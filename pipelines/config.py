@@ -1,0 +1,122 @@
+"""The one validated configuration object, split into one section per stage.
+
+Each stage receives only its own section. ``PipelineConfig.config_hash()`` is a
+stable digest of everything that can change the output; it is recorded on
+every document so reruns can tell when results are stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OcrMode(StrEnum):
+    AUTO = "auto"
+    """Text layer where it is real text, OCR elsewhere."""
+    FORCE = "force"
+    """OCR every page, ignoring any text layer."""
+    NEVER = "never"
+    """Never OCR: text layers and native formats only."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExtractConfig(_Section):
+    ocr: OcrMode = Field(default=OcrMode.AUTO, description="When to OCR PDF pages.")
+    languages: str = Field(
+        default="eng",
+        pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+        description="Tesseract language codes joined by '+', e.g. 'eng+deu'.",
+    )
+    dpi: int = Field(default=300, ge=72, le=600, description="Render DPI for OCR of PDF pages.")
+    min_text_chars: int = Field(
+        default=20,
+        ge=0,
+        description="A PDF page whose text layer has fewer characters than this is OCRed.",
+    )
+    min_text_validity: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A text layer whose share of real-looking words is below this is re-OCRed.",
+    )
+    password: str | None = Field(default=None, description="Password for encrypted PDFs.")
+    max_image_pixels: int = Field(
+        default=200_000_000,
+        gt=0,
+        description="Images larger than this many pixels are refused (decompression bombs).",
+    )
+    ocr_timeout_s: float = Field(default=120.0, gt=0, description="Time limit per OCR call.")
+    repair_images: bool = Field(
+        default=True, description="Fix orientation and skew of page images before OCR."
+    )
+
+
+class CleanConfig(_Section):
+    unicode_form: str = Field(
+        default="NFKC", pattern=r"^NFK?[CD]$", description="Unicode normal form."
+    )
+    fix_quotes: bool = Field(default=True, description="Curly quotes to straight quotes.")
+    fix_dashes: bool = Field(default=True, description="Unicode dashes to '-' (em dash kept).")
+    join_hyphenated: bool = Field(
+        default=True, description="Join words split by a hyphen at a line end inside a block."
+    )
+
+
+class StructureConfig(_Section):
+    margin_zone: float = Field(
+        default=0.12,
+        gt=0,
+        lt=0.5,
+        description="Share of page height at top and bottom where headers/footers are sought.",
+    )
+    min_repeat_share: float = Field(
+        default=0.4,
+        gt=0,
+        le=1,
+        description="A margin block repeating on at least this share of pages is furniture.",
+    )
+
+
+class ChunkConfig(_Section):
+    max_chars: int = Field(default=1500, ge=100, description="Upper bound on chunk length.")
+    min_chars: int = Field(
+        default=200, ge=0, description="Chunks shorter than this merge into their neighbour."
+    )
+    include_furniture: bool = Field(
+        default=False, description="Put headers/footers/page numbers into chunk text."
+    )
+
+
+class QualityConfig(_Section):
+    excellent: float = Field(default=0.95, ge=0, le=1, description="Min score for 'excellent'.")
+    good: float = Field(default=0.85, ge=0, le=1, description="Min score for 'good'.")
+    fair: float = Field(default=0.65, ge=0, le=1, description="Min score for 'fair'.")
+    low_confidence: float = Field(
+        default=0.70, ge=0, le=1, description="Mean OCR confidence below this is flagged."
+    )
+    low_word_validity: float = Field(
+        default=0.70, ge=0, le=1, description="Share of real words below this is flagged."
+    )
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Extraction.")
+    clean: CleanConfig = Field(default_factory=CleanConfig, description="Cleaning.")
+    structure: StructureConfig = Field(
+        default_factory=StructureConfig, description="Headers, footers, page numbers."
+    )
+    chunk: ChunkConfig = Field(default_factory=ChunkConfig, description="Chunking.")
+    quality: QualityConfig = Field(default_factory=QualityConfig, description="Scoring.")
+
+    def config_hash(self) -> str:
+        """Digest of everything that changes output (the password is left out)."""
+        payload = self.model_dump_json(exclude={"extract": {"password"}})
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,128 @@
+"""Every error doorstep raises, in one tree.
+
+    DoorstepError
+    ├── InputError                  the input document cannot be used as given
+    │   ├── SourceNotFound          path missing or not a regular file
+    │   ├── SourceUnreadable        permission denied or I/O error while reading
+    │   ├── EmptySource             zero-byte file
+    │   ├── UnsupportedFormat       no extractor knows this kind of file
+    │   ├── EncryptedDocument       needs a password
+    │   └── CorruptDocument         the file is damaged beyond repair
+    ├── ExtractionError             reading content out of a valid document failed
+    │   ├── PageExtractionError     one page failed (the document goes on: partial)
+    │   └── OcrError                the OCR engine failed
+    │       ├── OcrEngineUnavailable    tesseract is not installed
+    │       └── LanguagePackMissing     a requested tesseract language is missing
+    ├── ConfigError                 the configuration is invalid
+    └── OutputError                 results could not be written
+
+Each class carries a stable ``code`` and a ``hint`` that tells the user what to
+do. Errors are recorded per document as :class:`pipelines.model.ErrorRecord`
+(see :func:`to_record`) so one bad file never stops a batch. Code that handles
+errors matches on these classes, never on message text.
+"""
+
+from __future__ import annotations
+
+from pipelines.model import ErrorRecord
+
+
+class DoorstepError(Exception):
+    code = "ERROR"
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, page: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.page = page
+
+
+class InputError(DoorstepError):
+    code = "INPUT"
+
+
+class SourceNotFound(InputError):
+    code = "NOT_FOUND"
+    hint = "Check the path; it must name a regular file."
+
+
+class SourceUnreadable(InputError):
+    code = "UNREADABLE"
+    hint = "Check the file's permissions and that the disk is readable."
+
+
+class EmptySource(InputError):
+    code = "EMPTY"
+    hint = "The file has no bytes; re-export or re-scan it."
+
+
+class UnsupportedFormat(InputError):
+    code = "UNSUPPORTED"
+    hint = "Supported: PDF, PNG, JPEG, TIFF, BMP, WebP, DOCX, HTML, TXT, Markdown, EML."
+
+
+class EncryptedDocument(InputError):
+    code = "ENCRYPTED"
+    hint = "The PDF needs a password: pass it with --password."
+
+
+class CorruptDocument(InputError):
+    code = "CORRUPT"
+    hint = "The file is damaged; try re-saving it from the application that made it."
+
+
+class ExtractionError(DoorstepError):
+    code = "EXTRACTION"
+
+
+class PageExtractionError(ExtractionError):
+    code = "PAGE_FAILED"
+    hint = "The rest of the document was converted; inspect this page by hand."
+
+
+class OcrError(ExtractionError):
+    code = "OCR_FAILED"
+    hint = "Run with --debug to see the OCR engine's output."
+
+
+class OcrEngineUnavailable(OcrError):
+    code = "OCR_UNAVAILABLE"
+    hint = "Install Tesseract: apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd"
+
+
+class LanguagePackMissing(OcrError):
+    code = "LANGUAGE_MISSING"
+
+
+class ConfigError(DoorstepError):
+    code = "CONFIG"
+
+
+class OutputError(DoorstepError):
+    code = "OUTPUT"
+    hint = "Check that the output folder is writable and the disk has space."
+
+
+def to_record(exc: BaseException, page: int | None = None) -> ErrorRecord:
+    """Turn any exception into an :class:`ErrorRecord`.
+
+    Unexpected exceptions become ``INTERNAL`` records; they are still recorded,
+    never lost.
+    """
+    if isinstance(exc, DoorstepError):
+        return ErrorRecord(
+            code=exc.code,
+            error_type=type(exc).__name__,
+            message=exc.message,
+            hint=exc.hint,
+            page=page if page is not None else exc.page,
+        )
+    return ErrorRecord(
+        code="INTERNAL",
+        error_type=type(exc).__name__,
+        message=str(exc) or type(exc).__name__,
+        hint="This is a bug in doorstep; please report it with the file if you can.",
+        page=page,
+    )

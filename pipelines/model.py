@@ -1,0 +1,250 @@
+"""The one typed, versioned data model: Document → Page → Block → Chunk.
+
+This module owns every structure that flows between extractors, stages and
+writers. It imports nothing else from the project. Scores that were not
+measured are NaN in memory and ``null`` in JSON; ids are derived from content
+so that the same input and config produce byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+SCHEMA_VERSION = "1.0"
+
+
+def _none_to_nan(value: object) -> object:
+    return math.nan if value is None else value
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+Score = Annotated[
+    float,
+    BeforeValidator(_none_to_nan),
+    PlainSerializer(_nan_to_none, return_type=float | None),
+]
+"""A float where NaN means "not measured"; serialised as ``null``."""
+
+
+def stable_id(*parts: object, length: int = 16) -> str:
+    """A short deterministic id from the given parts."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return digest.hexdigest()[:length]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Layer(StrEnum):
+    """Which content layer a block belongs to (as Docling's ``ContentLayer``)."""
+
+    BODY = "body"
+    FURNITURE = "furniture"
+
+
+class ElementType(StrEnum):
+    TITLE = "title"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    LIST_ITEM = "list_item"
+    TABLE = "table"
+    CAPTION = "caption"
+    PAGE_NUMBER = "page_number"
+    HEADER = "header"
+    FOOTER = "footer"
+    TEXT = "text"
+
+
+class ExtractionMethod(StrEnum):
+    """How a page's text was obtained."""
+
+    TEXT_LAYER = "text_layer"
+    OCR = "ocr"
+    NATIVE = "native"
+    """Parsed from a structured format (DOCX, HTML, text, e-mail)."""
+    NONE = "none"
+    """Nothing could be extracted (blank page or failure)."""
+
+
+class Status(StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class Grade(StrEnum):
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+    UNKNOWN = "unknown"
+
+
+class ReasonCode(StrEnum):
+    """Why a score is what it is; documented in the README."""
+
+    LOW_OCR_CONFIDENCE = "LOW_OCR_CONFIDENCE"
+    FEW_REAL_WORDS = "FEW_REAL_WORDS"
+    GARBAGE_CHARACTERS = "GARBAGE_CHARACTERS"
+    GARBLED_TEXT_LAYER = "GARBLED_TEXT_LAYER"
+    NO_TEXT = "NO_TEXT"
+    PAGE_FAILED = "PAGE_FAILED"
+    LOW_RESOLUTION = "LOW_RESOLUTION"
+    SKEWED = "SKEWED"
+    ROTATED = "ROTATED"
+    LOW_CONTRAST = "LOW_CONTRAST"
+
+
+class BBox(_Model):
+    """Axis-aligned box in page coordinates (see ``Page.unit``), origin top-left."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def union(self, other: BBox) -> BBox:
+        return BBox(
+            x0=min(self.x0, other.x0),
+            y0=min(self.y0, other.y0),
+            x1=max(self.x1, other.x1),
+            y1=max(self.y1, other.y1),
+        )
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+
+class Word(_Model):
+    text: str
+    bbox: BBox
+    confidence: Score = Field(description="OCR confidence in [0, 1]; NaN when not OCR.")
+
+
+class ErrorRecord(_Model):
+    """One problem met while converting a document, recorded instead of raised."""
+
+    code: str = Field(description="Stable error code, e.g. ENCRYPTED or OCR_FAILED.")
+    error_type: str = Field(description="Name of the doorstep error class.")
+    message: str
+    hint: str = Field(default="", description="What the user can do about it.")
+    page: int | None = Field(default=None, description="1-based page, when page-specific.")
+
+
+class QualityScores(_Model):
+    """Per page / per chunk quality, with named components (NaN = not measured)."""
+
+    score: Score = math.nan
+    grade: Grade = Grade.UNKNOWN
+    reasons: list[ReasonCode] = Field(default_factory=list)
+    ocr_confidence: Score = Field(default=math.nan, description="Mean OCR word confidence.")
+    ocr_confidence_p10: Score = Field(default=math.nan, description="10th pct OCR confidence.")
+    word_validity: Score = Field(default=math.nan, description="Share of real-looking words.")
+    garbage_ratio: Score = Field(default=math.nan, description="Share of garbage characters.")
+
+
+class ImageMeasurements(_Model):
+    """What was measured on a page image before OCR."""
+
+    width_px: int
+    height_px: int
+    dpi: Score = math.nan
+    rotation_applied: int = Field(default=0, description="Degrees clockwise, 0/90/180/270.")
+    skew_degrees: Score = math.nan
+    contrast: Score = math.nan
+    text_height_px: Score = math.nan
+
+
+class Block(_Model):
+    id: str
+    page: int = Field(description="1-based page number.")
+    bbox: BBox | None = None
+    text: str
+    type: ElementType = ElementType.PARAGRAPH
+    level: int | None = Field(default=None, description="Heading level, 1 = top.")
+    layer: Layer = Layer.BODY
+    confidence: Score = Field(default=math.nan, description="Mean OCR confidence; NaN if not OCR.")
+    extractor: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Page(_Model):
+    number: int = Field(description="1-based page number.")
+    width: float = 0.0
+    height: float = 0.0
+    unit: str = Field(default="pt", description="Unit of boxes: 'pt' (PDF) or 'px' (image).")
+    method: ExtractionMethod = ExtractionMethod.NONE
+    method_reason: str = ""
+    blocks: list[Block] = Field(default_factory=list)
+    image: ImageMeasurements | None = None
+    quality: QualityScores = Field(default_factory=QualityScores)
+    error: ErrorRecord | None = None
+
+    def body_blocks(self) -> list[Block]:
+        return [b for b in self.blocks if b.layer is Layer.BODY]
+
+    def body_text(self) -> str:
+        return "\n\n".join(b.text for b in self.body_blocks() if b.text)
+
+
+class BlockRef(_Model):
+    """Provenance of one block inside a chunk."""
+
+    block_id: str
+    page: int
+    bbox: BBox | None = None
+
+
+class Chunk(_Model):
+    id: str
+    doc_id: str
+    index: int
+    text: str
+    page_start: int
+    page_end: int
+    headings: list[str] = Field(default_factory=list)
+    blocks: list[BlockRef] = Field(default_factory=list)
+    element_types: list[ElementType] = Field(default_factory=list)
+    char_start: int = Field(description="Offset of the chunk's first block in Document.text().")
+    char_end: int
+    extractors: list[str] = Field(default_factory=list)
+    quality: QualityScores = Field(default_factory=QualityScores)
+
+
+class Document(_Model):
+    schema_version: str = SCHEMA_VERSION
+    id: str
+    source: str = Field(description="Path as given / relative to the batch folder.")
+    sha256: str
+    kind: str = Field(default="", description="Detected source kind, e.g. pdf, image, docx.")
+    status: Status = Status.OK
+    errors: list[ErrorRecord] = Field(default_factory=list)
+    pages: list[Page] = Field(default_factory=list)
+    chunks: list[Chunk] = Field(default_factory=list)
+    quality: QualityScores = Field(default_factory=QualityScores)
+    pipeline_version: str = ""
+    config_hash: str = ""
+
+    def blocks(self) -> list[Block]:
+        return [b for p in self.pages for b in p.blocks]
+
+    def text(self) -> str:
+        """Body text in reading order; pages separated by a form feed."""
+        return "\f".join(p.body_text() for p in self.pages)
+
+    def extractors(self) -> list[str]:
+        return sorted({b.extractor for b in self.blocks()})

@@ -1,0 +1,242 @@
+"""Rendering documents (JSONL, JSON, Markdown, text) and writing batch outputs.
+
+All files are written atomically (temporary file in the same folder, then
+rename), and every output path is checked to stay inside the output folder,
+whatever the input file names are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import OutputError
+from pipelines.model import Block, Chunk, Document, ElementType, Layer, Page
+
+MANIFEST_COLUMNS = [
+    "source", "sha256", "status", "kind", "pages", "chunks", "quality", "seconds",
+    "error_type", "error_message", "error_hint",
+]
+
+
+@dataclass(frozen=True)
+class DocResult:
+    """One converted input of a batch."""
+
+    source: str
+    document: Document
+    seconds: float
+
+
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def chunk_row(doc: Document, c: Chunk) -> dict[str, Any]:
+    return {
+        "chunk_id": c.id,
+        "doc_id": doc.id,
+        "source": doc.source,
+        "sha256": doc.sha256,
+        "index": c.index,
+        "text": c.text,
+        "page_start": c.page_start,
+        "page_end": c.page_end,
+        "headings": list(c.headings),
+        "element_types": [str(t) for t in c.element_types],
+        "block_ids": [r.block_id for r in c.blocks],
+        "boxes": [
+            [float(r.page), r.bbox.x0, r.bbox.y0, r.bbox.x1, r.bbox.y1]
+            for r in c.blocks
+            if r.bbox is not None
+        ],
+        "char_start": c.char_start,
+        "char_end": c.char_end,
+        "quality": _num(c.quality.score),
+        "grade": str(c.quality.grade),
+        "quality_reasons": [str(r) for r in c.quality.reasons],
+        "ocr_confidence": _num(c.quality.ocr_confidence),
+        "word_validity": _num(c.quality.word_validity),
+        "extractors": list(c.extractors),
+        "pipeline_version": doc.pipeline_version,
+        "config_hash": doc.config_hash,
+    }
+
+
+def page_row(doc: Document, p: Page) -> dict[str, Any]:
+    q = p.quality
+    return {
+        "doc_id": doc.id,
+        "source": doc.source,
+        "page": p.number,
+        "method": str(p.method),
+        "method_reason": p.method_reason,
+        "quality": _num(q.score),
+        "grade": str(q.grade),
+        "quality_reasons": [str(r) for r in q.reasons],
+        "ocr_confidence": _num(q.ocr_confidence),
+        "ocr_confidence_p10": _num(q.ocr_confidence_p10),
+        "word_validity": _num(q.word_validity),
+        "garbage_ratio": _num(q.garbage_ratio),
+        "rotation": p.image.rotation_applied if p.image else 0,
+        "skew_degrees": _num(p.image.skew_degrees) if p.image else None,
+        "text": p.body_text(),
+        "error_type": p.error.code if p.error else "",
+        "error_message": p.error.message if p.error else "",
+    }
+
+
+def manifest_row(result: DocResult) -> dict[str, Any]:
+    doc = result.document
+    first = doc.errors[0] if doc.errors else None
+    return {
+        "source": result.source,
+        "sha256": doc.sha256,
+        "status": str(doc.status),
+        "kind": doc.kind,
+        "pages": len(doc.pages),
+        "chunks": len(doc.chunks),
+        "quality": "" if math.isnan(doc.quality.score) else f"{doc.quality.score:.4f}",
+        "seconds": f"{result.seconds:.3f}",
+        "error_type": first.code if first else "",
+        "error_message": first.message if first else "",
+        "error_hint": first.hint if first else "",
+    }
+
+
+# --------------------------------------------------------------------------- renderers
+
+
+def _markdown_table(text: str) -> str:
+    rows = [line.split("\t") for line in text.split("\n") if line.strip()]
+    if not rows or max(len(r) for r in rows) < 2:
+        return text
+    width = max(len(r) for r in rows)
+    rows = [[c.strip().replace("|", "\\|") for c in r] + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def _block_markdown(b: Block) -> str:
+    if b.type is ElementType.TITLE:
+        return f"# {b.text}"
+    if b.type is ElementType.HEADING:
+        return "#" * min(6, (b.level or 1) + 1) + " " + b.text
+    if b.type is ElementType.LIST_ITEM:
+        return f"- {b.text}"
+    if b.type is ElementType.TABLE:
+        return _markdown_table(b.text)
+    if b.type is ElementType.CAPTION:
+        return f"*{b.text}*"
+    return b.text
+
+
+def to_markdown(doc: Document) -> str:
+    parts: list[str] = []
+    for p in doc.pages:
+        if len(doc.pages) > 1:
+            parts.append(f"<!-- page {p.number} -->")
+        parts.extend(_block_markdown(b) for b in p.blocks if b.layer is Layer.BODY and b.text)
+    return "\n\n".join(parts) + "\n"
+
+
+def to_text(doc: Document) -> str:
+    """Cleaned body text in reading order; pages separated by a form feed."""
+    return doc.text() + "\n"
+
+
+def to_jsonl(doc: Document) -> str:
+    return "".join(json.dumps(chunk_row(doc, c), ensure_ascii=False) + "\n" for c in doc.chunks)
+
+
+def to_json(doc: Document) -> str:
+    return doc.model_dump_json(indent=2) + "\n"
+
+
+RENDERERS = {"jsonl": to_jsonl, "json": to_json, "md": to_markdown, "text": to_text}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def safe_join(root: Path, relative: str, suffix: str = "") -> Path:
+    """``root/relative+suffix``, refusing anything that would land outside ``root``."""
+    parts = [p for p in Path(relative.replace("\\", "/")).parts if p not in ("", ".", "/")]
+    if not parts or any(p == ".." for p in parts):
+        raise OutputError(f"refusing output name outside the output folder: {relative!r}")
+    clean = [p.replace("\n", " ").replace("\r", " ").replace("\x00", "") for p in parts]
+    target = root.joinpath(*clean[:-1], clean[-1] + suffix)
+    root_abs = root.resolve()
+    if root_abs not in target.resolve().parents:
+        raise OutputError(f"refusing output path outside the output folder: {relative!r}")
+    return target
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _parquet_bytes(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=columns)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False, engine="pyarrow")
+    return buf.getvalue()
+
+
+_CHUNK_COLUMNS = list(chunk_row(Document(id="", source="", sha256=""), Chunk(
+    id="", doc_id="", index=0, text="", page_start=1, page_end=1, char_start=0, char_end=0,
+)).keys())
+_PAGE_COLUMNS = list(page_row(Document(id="", source="", sha256=""), Page(number=1)).keys())
+
+
+def write_document_files(outdir: Path, result: DocResult) -> None:
+    """Per-document outputs: ``docs/<source>.md``, ``.txt`` and ``documents/<source>.json``."""
+    doc = result.document
+    write_atomic(safe_join(outdir / "docs", result.source, ".md"), to_markdown(doc))
+    write_atomic(safe_join(outdir / "docs", result.source, ".txt"), to_text(doc))
+    write_atomic(safe_join(outdir / "documents", result.source, ".json"), to_json(doc))
+
+
+def write_combined(outdir: Path, results: Iterable[DocResult]) -> None:
+    """The combined outputs, rebuilt from all per-document results (sorted by source)."""
+    ordered = sorted(results, key=lambda r: r.source)
+    chunk_rows = [chunk_row(r.document, c) for r in ordered for c in r.document.chunks]
+    page_rows = [page_row(r.document, p) for r in ordered for p in r.document.pages]
+    write_atomic(
+        outdir / "chunks.jsonl",
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk_rows),
+    )
+    write_atomic(outdir / "chunks.parquet", _parquet_bytes(chunk_rows, _CHUNK_COLUMNS))
+    write_atomic(outdir / "pages.parquet", _parquet_bytes(page_rows, _PAGE_COLUMNS))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in ordered:
+        writer.writerow(manifest_row(r))
+    write_atomic(outdir / "manifest.csv", buf.getvalue())

@@ -1,0 +1,125 @@
+"""Cleaning: Unicode, ligatures, quotes, dashes, whitespace, line-end hyphens, broken lines.
+
+Every function here is ``str -> str`` (as unstructured's cleaners) except
+:func:`clean`, which applies them to each block of a document. Ligatures are
+handled by Unicode NFKC (ﬁ → fi) rather than unstructured's ``clean_ligatures``,
+which would also turn the letters æ/œ into "ae"/"oe" and corrupt French or
+Danish words. unstructured's ``replace_unicode_quotes`` repairs common UTF-8
+mojibake (``â€™``) and cp1252 quote bytes; ``clean_bullets`` strips list bullets.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pipelines.config import CleanConfig
+from pipelines.model import Block, Document, ElementType
+from pipelines.offline import ensure_offline_env
+from pipelines.textmetrics import english_words
+
+_QUOTES = str.maketrans(
+    {
+        "“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
+        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+    }
+)
+_DASHES = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "−": "-", "﹣": "-", "－": "-"})
+_SOFT_HYPHEN = "\u00ad"
+_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH_RE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_HYPHEN_BREAK_RE = re.compile(r"(\w+)-\n(\w+)")
+_BULLET_START_RE = re.compile(r"^\s*[•●○◦▪▫■□‣⁃∙·*-]\s+")
+
+
+def _unstructured_cleaners():  # type: ignore[no-untyped-def]
+    ensure_offline_env()
+    from unstructured.cleaners import core
+
+    return core
+
+
+def normalize_unicode(text: str, form: str = "NFKC") -> str:
+    """Unicode normal form; drops zero-width characters and soft hyphens."""
+    text = _ZERO_WIDTH_RE.sub("", text.replace(_SOFT_HYPHEN, ""))
+    return unicodedata.normalize(form, text)  # type: ignore[arg-type]
+
+
+def repair_mojibake(text: str) -> str:
+    """Fix UTF-8-read-as-cp1252 quote sequences and cp1252 quote bytes."""
+    if "â" not in text and not any("\x91" <= c <= "\x97" for c in text):
+        return text
+    fixed: str = _unstructured_cleaners().replace_unicode_quotes(text)
+    return fixed
+
+
+def straighten_quotes(text: str) -> str:
+    return text.translate(_QUOTES)
+
+
+def normalize_dashes(text: str) -> str:
+    """Hyphen-like dashes to '-'; the em dash (a different punctuation mark) stays."""
+    return text.translate(_DASHES)
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse runs of spaces, trim lines, keep line breaks."""
+    lines = [_SPACES_RE.sub(" ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def join_hyphenated(text: str) -> str:
+    """Join a word broken by a hyphen at a line end when the joined form is a word.
+
+    "capabili-\\nties" → "capabilities"; "well-\\nknown" → "well-known" (the
+    joined "wellknown" is not a word, so the hyphen is real).
+    """
+    words = english_words()
+
+    def fix(m: re.Match[str]) -> str:
+        head, tail = m.group(1), m.group(2)
+        joined = head + tail
+        if joined.lower() in words or (
+            tail[:1].islower() and head.lower() not in words and tail.lower() not in words
+        ):
+            return joined
+        return f"{head}-{tail}"
+
+    return _HYPHEN_BREAK_RE.sub(fix, text)
+
+
+def unwrap_lines(text: str) -> str:
+    """Broken lines of one paragraph into one line."""
+    return " ".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+def clean_text(text: str, cfg: CleanConfig, kind: ElementType = ElementType.PARAGRAPH) -> str:
+    """All text cleaners, in order, for one block of the given element type."""
+    text = normalize_unicode(text, cfg.unicode_form)
+    text = repair_mojibake(text)
+    if cfg.fix_quotes:
+        text = straighten_quotes(text)
+    if cfg.fix_dashes:
+        text = normalize_dashes(text)
+    text = normalize_whitespace(text)
+    if kind is ElementType.TABLE:
+        return text
+    if cfg.join_hyphenated:
+        text = join_hyphenated(text)
+    text = unwrap_lines(text)
+    if kind is ElementType.LIST_ITEM and _BULLET_START_RE.match(text):
+        text = str(_unstructured_cleaners().clean_bullets(text)) or text
+    return text
+
+
+def _clean_block(block: Block, cfg: CleanConfig) -> Block:
+    return block.model_copy(update={"text": clean_text(block.text, cfg, block.type)})
+
+
+def clean(doc: Document, cfg: CleanConfig) -> Document:
+    """A copy of ``doc`` with every block's text cleaned; empty blocks dropped."""
+    pages = []
+    for page in doc.pages:
+        blocks = [_clean_block(b, cfg) for b in page.blocks]
+        pages.append(page.model_copy(update={"blocks": [b for b in blocks if b.text]}))
+    return doc.model_copy(update={"pages": pages})
