@@ -100,7 +100,10 @@ def build_pages(
             Page(number=number, unit="pt", method=method, method_reason=reason, blocks=blocks)
         )
     logger.debug(
-        "%s: %d page(s), %d block(s)", source.path.name, len(pages), sum(len(p.blocks) for p in pages)
+        "%s: %d page(s), %d block(s)",
+        source.path.name,
+        len(pages),
+        sum(len(p.blocks) for p in pages),
     )
     return pages
 

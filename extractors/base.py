@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipelines.config import ExtractConfig
-from pipelines.model import Block, BBox, ElementType, Layer, Page, stable_id
+from pipelines.model import BBox, Block, ElementType, Layer, Page, stable_id
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,17 @@ _EXTENSIONS: dict[str, str] = {
     ".eml": "email",
 }
 
-_EMAIL_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"mime-version:", b"received:",
-                  b"return-path:", b"message-id:", b"delivered-to:")
+_EMAIL_HEADERS = (
+    b"from:",
+    b"to:",
+    b"subject:",
+    b"date:",
+    b"mime-version:",
+    b"received:",
+    b"return-path:",
+    b"message-id:",
+    b"delivered-to:",
+)
 
 
 def sha256_file(path: Path) -> str:

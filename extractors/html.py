@@ -134,6 +134,8 @@ _WS = re.compile(r"[ \t\n\r\f]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DOCTYPE_SUBSET = re.compile(r"^\s*<!DOCTYPE\s[^\[>]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
+"""A DOCTYPE with an internal subset: the HTML parser would show its tail as text."""
 # WHATWG: these labels mean windows-1252; a BOM-less UTF-16 label means UTF-8.
 _META_ALIASES = {"latin_1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252"}
 
@@ -147,11 +149,12 @@ def html_items(markup: str | bytes, *, use_title_tag: bool = True) -> list[Item]
     element or text gives an empty list. Raises :class:`CorruptDocument` if
     lxml cannot build a tree at all.
     """
-    import lxml.etree
-    import lxml.html
+    import lxml.etree  # type: ignore[import-untyped]
+    import lxml.html  # type: ignore[import-untyped]
 
     text = decode_html(markup) if isinstance(markup, bytes) else markup
     text = _XML_DECL.sub("", text, count=1)
+    text = _DOCTYPE_SUBSET.sub("", text, count=1)
     if not text.strip():
         return []
     parser = lxml.html.HTMLParser(
@@ -169,6 +172,9 @@ def html_items(markup: str | bytes, *, use_title_tag: bool = True) -> list[Item]
         return []
     except (lxml.etree.LxmlError, ValueError) as exc:
         raise CorruptDocument(f"cannot parse HTML: {exc}") from exc
+    if any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log):
+        # libxml2 stops nesting at depth 256; deeper content is lost.
+        logger.warning("HTML nested deeper than the parser allows; deep content is skipped")
     body = root.find("body")
     walker = _Walker(body if body is not None else root)
     try:

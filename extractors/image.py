@@ -84,8 +84,13 @@ class ImageExtractor:
                 continue
             try:
                 result = ocr_page(
-                    pixels, source, number, cfg, scale=1.0,
-                    dpi=dpi if not math.isnan(dpi) else DEFAULT_DPI, engine=self.engine,
+                    pixels,
+                    source,
+                    number,
+                    cfg,
+                    scale=1.0,
+                    dpi=dpi if not math.isnan(dpi) else DEFAULT_DPI,
+                    engine=self.engine,
                 )
             except (OcrEngineUnavailable, LanguagePackMissing):
                 raise  # the engine itself is unusable: the whole document fails

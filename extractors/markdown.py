@@ -146,9 +146,9 @@ def inline_text(token: Token) -> str:
         kind = child.type
         if kind in ("text", "text_special", "code_inline", "image"):
             parts.append(child.content)
-        elif kind in ("softbreak", "hardbreak"):
-            parts.append("\n")
-        elif kind == "html_inline" and _BR_TAG.match(child.content.strip()):
+        elif kind in ("softbreak", "hardbreak") or (
+            kind == "html_inline" and _BR_TAG.match(child.content.strip())
+        ):
             parts.append("\n")
     return "".join(parts)
 

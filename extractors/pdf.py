@@ -137,8 +137,14 @@ def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) 
         x0, y0, x1, y1 = b.bbox
         blocks.append(
             make_block(
-                source, number, i, b.text, extractor=EXTRACTOR_NAME,
-                bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1), type=kind, level=level,
+                source,
+                number,
+                i,
+                b.text,
+                extractor=EXTRACTOR_NAME,
+                bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
+                type=kind,
+                level=level,
             )
         )
     return blocks
@@ -179,9 +185,7 @@ class PdfExtractor:
         finally:
             doc.close()
 
-    def _page(
-        self, doc: pymupdf.Document, index: int, source: Source, cfg: ExtractConfig
-    ) -> Page:
+    def _page(self, doc: pymupdf.Document, index: int, source: Source, cfg: ExtractConfig) -> Page:
         number = index + 1
         page_out = Page(number=number)
         try:

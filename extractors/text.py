@@ -39,7 +39,8 @@ _HEADING_RUN = 2
 """At most this many heading-like lines in a row before body text are headings."""
 _END_PUNCTUATION = ".,;:!?"
 _SMALL_WORDS = frozenset(
-    "a an and as at but by de for from in into nor of on or per the to vs via with".split()
+    {"a", "an", "and", "as", "at", "but", "by", "de", "for", "from", "in", "into"}
+    | {"nor", "of", "on", "or", "per", "the", "to", "vs", "via", "with"}
 )
 
 

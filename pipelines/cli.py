@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
 from pipelines.errors import ConfigError, DoorstepError
 from pipelines.model import Document, Status
 from pipelines.offline import ensure_offline_env
+
+if TYPE_CHECKING:
+    from pipelines.outputs import DocResult
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +113,9 @@ def _report_failure(doc: Document) -> None:
         hint = f" — {e.hint}" if e.hint else ""
         err.print(
             f"[red]doorstep:[/] {doc.source}{where}: {e.code}: {e.message}{hint}",
-            markup=True, highlight=False, soft_wrap=True,
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -166,21 +171,25 @@ def convert(
     raise typer.Exit(exit_code_for([doc.status]))
 
 
-def _summary_table(results: list, seconds: float) -> Table:  # type: ignore[type-arg]
+def _summary_table(results: list[DocResult], seconds: float) -> Table:
     docs = [r.document for r in results]
     pages = sum(len(d.pages) for d in docs)
     chunks = sum(len(d.chunks) for d in docs)
     scores = [d.quality.score for d in docs if not math.isnan(d.quality.score)]
     table = Table(title="doorstep run summary", show_header=True)
-    for col in ("documents", "ok", "partial", "failed", "pages", "chunks", "mean quality",
-                "seconds", "pages/s"):
+    for col in ("docs", "ok", "partial", "failed", "pages", "chunks", "quality", "secs", "pages/s"):
         table.add_column(col, justify="right")
     count = {s: sum(1 for d in docs if d.status is s) for s in Status}
     table.add_row(
-        str(len(docs)), str(count[Status.OK]), str(count[Status.PARTIAL]),
-        str(count[Status.FAILED]), str(pages), str(chunks),
+        str(len(docs)),
+        str(count[Status.OK]),
+        str(count[Status.PARTIAL]),
+        str(count[Status.FAILED]),
+        str(pages),
+        str(chunks),
         f"{sum(scores) / len(scores):.3f}" if scores else "-",
-        f"{seconds:.1f}", f"{pages / seconds:.2f}" if seconds > 0 else "-",
+        f"{seconds:.1f}",
+        f"{pages / seconds:.2f}" if seconds > 0 else "-",
     )
     return table
 
@@ -214,12 +223,15 @@ def run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from pipelines.flows import list_inputs, run_batch
-    from pipelines.outputs import DocResult
 
     total = len(list_inputs(folder, exclude=outdir))
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=False,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     ) as bar:
         task_id = bar.add_task("converting", total=total)
 

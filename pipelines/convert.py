@@ -56,8 +56,11 @@ def convert(
     except DoorstepError as exc:
         logger.debug("cannot identify %s", path, exc_info=True)
         return Document(
-            id=stable_id("unidentified", name), sha256="", status=Status.FAILED,
-            errors=[to_record(exc)], **base,
+            id=stable_id("unidentified", name),
+            sha256="",
+            status=Status.FAILED,
+            errors=[to_record(exc)],
+            **base,
         )
     doc = Document(id=src.doc_id, sha256=src.sha256, kind=src.kind, **base)
     try:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipelines.offline import ensure_offline_env
 
@@ -102,8 +103,11 @@ def batch_flow(
         except Exception as exc:  # the task itself crashed: still account for the file
             source = by_future[id(fut)]
             doc = Document(
-                id=stable_id("crashed", source), source=source, sha256="",
-                status=Status.FAILED, errors=[to_record(exc)],
+                id=stable_id("crashed", source),
+                source=source,
+                sha256="",
+                status=Status.FAILED,
+                errors=[to_record(exc)],
             )
             result = DocResult(source=source, document=doc, seconds=0.0)
         results.append(result)
@@ -122,7 +126,7 @@ def run_batch(
     progress: ProgressHook | None = None,
 ) -> BatchSummary:
     """Run the batch flow with ``workers`` parallel tasks."""
-    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))  # type: ignore[var-annotated]
-    configured = batch_flow.with_options(task_runner=runner)
+    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, workers))
+    configured = batch_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
     summary: BatchSummary = configured(folder, outdir, cfg, progress)
     return summary

@@ -22,8 +22,17 @@ from pipelines.errors import OutputError
 from pipelines.model import Block, Chunk, Document, ElementType, Layer, Page
 
 MANIFEST_COLUMNS = [
-    "source", "sha256", "status", "kind", "pages", "chunks", "quality", "seconds",
-    "error_type", "error_message", "error_hint",
+    "source",
+    "sha256",
+    "status",
+    "kind",
+    "pages",
+    "chunks",
+    "quality",
+    "seconds",
+    "error_type",
+    "error_message",
+    "error_hint",
 ]
 
 
@@ -209,9 +218,21 @@ def _parquet_bytes(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     return buf.getvalue()
 
 
-_CHUNK_COLUMNS = list(chunk_row(Document(id="", source="", sha256=""), Chunk(
-    id="", doc_id="", index=0, text="", page_start=1, page_end=1, char_start=0, char_end=0,
-)).keys())
+_CHUNK_COLUMNS = list(
+    chunk_row(
+        Document(id="", source="", sha256=""),
+        Chunk(
+            id="",
+            doc_id="",
+            index=0,
+            text="",
+            page_start=1,
+            page_end=1,
+            char_start=0,
+            char_end=0,
+        ),
+    ).keys()
+)
 _PAGE_COLUMNS = list(page_row(Document(id="", source="", sha256=""), Page(number=1)).keys())
 
 

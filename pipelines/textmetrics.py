@@ -8,11 +8,11 @@ nothing is downloaded. It is loaded once per process, on first use.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import unicodedata
 from functools import cache
-import importlib.util
 from pathlib import Path
 
 _TOKEN_RE = re.compile(r"\S+")

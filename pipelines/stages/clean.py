@@ -20,8 +20,19 @@ from pipelines.textmetrics import english_words
 
 _QUOTES = str.maketrans(
     {
-        "“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "«": '"',
+        "»": '"',
+        "″": '"',
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "′": "'",
+        "`": "'",
     }
 )
 _DASHES = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "−": "-", "﹣": "-", "－": "-"})
@@ -29,6 +40,8 @@ _SOFT_HYPHEN = "\u00ad"
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH_RE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _HYPHEN_BREAK_RE = re.compile(r"(\w+)-\n(\w+)")
+_TRIM = "\"'()[]{}.,;:!?*"
+_TABLE_CELL_SPACES_RE = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BULLET_START_RE = re.compile(r"^\s*[•●○◦▪▫■□‣⁃∙·*-]\s+")
 
 
@@ -68,20 +81,43 @@ def normalize_whitespace(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def join_hyphenated(text: str) -> str:
-    """Join a word broken by a hyphen at a line end when the joined form is a word.
+def document_vocabulary(texts: list[str]) -> frozenset[str]:
+    """Lower-case words a document spells out in full (not broken at a line end)."""
+    vocab: set[str] = set()
+    for text in texts:
+        for line in text.split("\n"):
+            toks = line.split()
+            if toks and toks[-1].endswith("-"):
+                toks = toks[:-1]  # a line-end fragment is no evidence
+            vocab.update(t.strip(_TRIM).lower() for t in toks)
+    vocab.discard("")
+    return frozenset(vocab)
 
-    "capabili-\\nties" → "capabilities"; "well-\\nknown" → "well-known" (the
-    joined "wellknown" is not a word, so the hyphen is real).
+
+def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
+    """Join a word broken by a hyphen at a line end, on evidence.
+
+    The document's own spelling decides first ("well-known" written elsewhere
+    keeps the hyphen, "something" written elsewhere joins). Without it: a break
+    whose halves are both words ("well-" / "known") or whose head is a single
+    letter ("n-" / "octanal") is a real hyphen; a break whose joined form is a
+    word, or whose halves are not words ("capabili-" / "ties"), is joined.
     """
     words = english_words()
 
     def fix(m: re.Match[str]) -> str:
         head, tail = m.group(1), m.group(2)
         joined = head + tail
-        if joined.lower() in words or (
-            tail[:1].islower() and head.lower() not in words and tail.lower() not in words
+        low_head, low_tail, low_joined = head.lower(), tail.lower(), joined.lower()
+        if f"{low_head}-{low_tail}" in vocabulary:
+            return f"{head}-{tail}"
+        if low_joined in vocabulary:
+            return joined
+        if len(head) == 1 or (
+            len(head) > 1 and len(tail) > 1 and low_head in words and low_tail in words
         ):
+            return f"{head}-{tail}"
+        if low_joined in words or tail[:1].islower():
             return joined
         return f"{head}-{tail}"
 
@@ -93,7 +129,12 @@ def unwrap_lines(text: str) -> str:
     return " ".join(line.strip() for line in text.split("\n") if line.strip())
 
 
-def clean_text(text: str, cfg: CleanConfig, kind: ElementType = ElementType.PARAGRAPH) -> str:
+def clean_text(
+    text: str,
+    cfg: CleanConfig,
+    kind: ElementType = ElementType.PARAGRAPH,
+    vocabulary: frozenset[str] = frozenset(),
+) -> str:
     """All text cleaners, in order, for one block of the given element type."""
     text = normalize_unicode(text, cfg.unicode_form)
     text = repair_mojibake(text)
@@ -101,25 +142,33 @@ def clean_text(text: str, cfg: CleanConfig, kind: ElementType = ElementType.PARA
         text = straighten_quotes(text)
     if cfg.fix_dashes:
         text = normalize_dashes(text)
+    if kind is ElementType.TABLE:  # keep the cell tabs and the row breaks
+        rows = (
+            "\t".join(_TABLE_CELL_SPACES_RE.sub(" ", c).strip() for c in r.split("\t"))
+            for r in text.splitlines()
+        )
+        return "\n".join(r for r in rows if r.strip())
     text = normalize_whitespace(text)
-    if kind is ElementType.TABLE:
-        return text
     if cfg.join_hyphenated:
-        text = join_hyphenated(text)
+        text = join_hyphenated(text, vocabulary)
     text = unwrap_lines(text)
     if kind is ElementType.LIST_ITEM and _BULLET_START_RE.match(text):
         text = str(_unstructured_cleaners().clean_bullets(text)) or text
     return text
 
 
-def _clean_block(block: Block, cfg: CleanConfig) -> Block:
-    return block.model_copy(update={"text": clean_text(block.text, cfg, block.type)})
+def _clean_block(block: Block, cfg: CleanConfig, vocabulary: frozenset[str]) -> Block:
+    text = clean_text(block.text, cfg, block.type, vocabulary)
+    return block.model_copy(update={"text": text})
 
 
 def clean(doc: Document, cfg: CleanConfig) -> Document:
     """A copy of ``doc`` with every block's text cleaned; empty blocks dropped."""
+    vocabulary = document_vocabulary(
+        [normalize_unicode(b.text, cfg.unicode_form) for b in doc.blocks()]
+    )
     pages = []
     for page in doc.pages:
-        blocks = [_clean_block(b, cfg) for b in page.blocks]
+        blocks = [_clean_block(b, cfg, vocabulary) for b in page.blocks]
         pages.append(page.model_copy(update={"blocks": [b for b in blocks if b.text]}))
     return doc.model_copy(update={"pages": pages})

@@ -128,13 +128,12 @@ def score(doc: Document, cfg: QualityConfig) -> Document:
     for c in doc.chunks:
         blocks = [by_id[r.block_id] for r in c.blocks if r.block_id in by_id]
         q = score_blocks(blocks, cfg)
-        page_reasons = {r for p in pages if c.page_start <= p.number <= c.page_end
-                        for r in p.quality.reasons}
+        page_reasons = {
+            r for p in pages if c.page_start <= p.number <= c.page_end for r in p.quality.reasons
+        }
         q.reasons = sorted(set(q.reasons) | page_reasons)
         chunks.append(c.model_copy(update={"quality": q}))
-    overall = _weighted_mean(
-        (p.quality.score, max(1, len(p.body_text()))) for p in pages
-    )
+    overall = _weighted_mean((p.quality.score, max(1, len(p.body_text()))) for p in pages)
     doc_quality = QualityScores(score=overall, grade=grade_for(overall, cfg))
     doc_quality.reasons = sorted({r for p in pages for r in p.quality.reasons})
     return doc.model_copy(update={"pages": pages, "chunks": chunks, "quality": doc_quality})

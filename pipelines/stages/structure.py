@@ -66,9 +66,7 @@ def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
             continue
         if n_pages < 2 or not sig:
             continue
-        pages_with = {
-            pj for pj, _bj, zj, sj in candidates if zj == zone and _similar(sig, sj)
-        }
+        pages_with = {pj for pj, _bj, zj, sj in candidates if zj == zone and _similar(sig, sj)}
         if len(pages_with) >= needed:
             marks[(pi, bi)] = ElementType.HEADER if zone == "top" else ElementType.FOOTER
 

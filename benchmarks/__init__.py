@@ -1,0 +1,1 @@
+"""Benchmarks for doorstep: ``python -m benchmarks`` prints OCR accuracy and speed tables."""
