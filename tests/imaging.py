@@ -25,12 +25,18 @@ def render_text_page(lines: list[str] = LINES, dpi: int = 200, fontsize: float =
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
 
 
+def page_lines(page_index: int, lines: list[str] = LINES) -> list[str]:
+    """The lines of page ``page_index`` of :func:`text_pdf` (rotated so pages differ)."""
+    k = page_index % len(lines)
+    return lines[k:] + lines[:k]
+
+
 def text_pdf(path: str, lines: list[str] = LINES, pages: int = 1) -> None:
     doc = pymupdf.open()
-    for _ in range(pages):
+    for i in range(pages):
         page = doc.new_page(width=612, height=792)
-        y = 90.0
-        for line in lines:
+        y = 120.0
+        for line in page_lines(i, lines):
             page.insert_text((72, y), line, fontname="helv", fontsize=12)
             y += 21.6
     doc.save(path)

@@ -173,6 +173,45 @@ def test_rows_per_corpus_and_group() -> None:
     assert bench.failure_lines(results) == ["  real/real-10.pdf: CORRUPT: bad"]
 
 
+def test_load_generated_groups_and_hyphen_join(tmp_path: Path) -> None:
+    gt = "Title\n\nThe capabili-\nties are well-\nknown.\n\f\nPage two\n"
+    lines = [
+        {"text": "Title", "role": "title"},
+        {"text": "The capabili-", "hyphen": {"joined": "capabilities", "compound": False}},
+        {"text": "ties are well-", "hyphen": {"joined": "well-known", "compound": True}},
+        {"text": "known."},
+    ]
+    side = {
+        "name": "000_letter_heavy",
+        "pages": [{"lines": lines}, {"lines": [{"text": "Page two"}]}],
+    }
+    (tmp_path / "000_letter_heavy.pdf").write_bytes(b"%PDF-1.4\n")
+    (tmp_path / "000_letter_heavy.txt").write_text(gt, encoding="utf-8")
+    (tmp_path / "000_letter_heavy.json").write_text(json.dumps(side), encoding="utf-8")
+    (tmp_path / "001_invoice_clean.png").write_bytes(b"")
+    entries = [
+        {"name": "000_letter_heavy", "template": "letter", "severity": "heavy",
+         "kinds": ["blur", "skew"], "page_degradations": [["blur", "skew"], ["blur", "noise"]],
+         "file": "000_letter_heavy.pdf", "gt": "000_letter_heavy.txt",
+         "sidecar": "000_letter_heavy.json", "pages": 2},
+        {"name": "001_invoice_clean", "template": "invoice", "severity": "clean", "kinds": [],
+         "file": "001_invoice_clean.png", "pages": 1},
+    ]  # fmt: skip
+    (tmp_path / "index.json").write_text(json.dumps({"seed": 7, "documents": entries}))
+    specs = bench.load_generated(tmp_path)
+    assert [s.name for s in specs] == ["000_letter_heavy.pdf", "001_invoice_clean.png"]
+    first, second = specs
+    assert first.groups == [
+        "template=letter", "severity=heavy", "degradation=blur", "degradation=noise",
+        "degradation=skew",
+    ]  # fmt: skip
+    assert first.expected_pages == 2 and not first.casefold
+    assert first.gt is not None
+    assert td.normalize(first.gt) == "Title The capabilities are well-known. Page two"
+    assert second.groups == ["template=invoice", "severity=clean", "degradation=none"]
+    assert second.gt is None
+
+
 # --------------------------------------------------------------------------- smoke
 
 
