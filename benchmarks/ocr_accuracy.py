@@ -226,8 +226,8 @@ def load_generated(root: Path, *, limit: int | None = None) -> list[DocSpec]:
             side_path = root / str(entry.get("sidecar") or path.with_suffix(".json").name)
             if side_path.is_file():
                 side = json.loads(side_path.read_text(encoding="utf-8"))
-                breaks = textdist.hyphen_breaks_from_lines(gt, _sidecar_lines(side))
-                gt = textdist.join_marked_hyphens(gt, breaks)
+                # `--format text` is the body: score against the body GT.
+                gt = textdist.body_gt_from_sidecar(side)
         pages = entry.get("pages") or entry.get("n_pages") or 0
         specs.append(
             DocSpec(

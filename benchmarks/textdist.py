@@ -181,3 +181,34 @@ def hyphen_breaks_from_lines(
             compound = bool(hy.get("compound")) if isinstance(hy, Mapping) else False
             breaks[k] = compound or "-" in joined.strip("-")
     return breaks
+
+
+FURNITURE_ROLES = frozenset({"header", "footer", "page_number"})
+
+
+def body_gt_from_sidecar(sidecar: Mapping[str, Any]) -> str:
+    """The body text a perfect ``doorstep convert --format text`` would give.
+
+    Built from a generator sidecar: running headers, footers and page numbers
+    (which doorstep moves to the furniture layer) are left out, and words
+    hyphenated only to fit a line are joined ("capabili-" + "ties"); compounds
+    broken at their own hyphen keep it. Pages are separated by a form feed.
+    """
+    pages_out: list[str] = []
+    for page in sidecar.get("pages", []):
+        parts: list[str] = []
+        glue = False
+        for line in page.get("lines", []):
+            if line.get("role") in FURNITURE_ROLES:
+                continue
+            text = " ".join(str(line.get("text", "")).split())
+            if glue and parts:
+                parts[-1] += text
+            else:
+                parts.append(text)
+            hy = line.get("hyphen")
+            glue = bool(hy) and text.endswith("-")
+            if glue and not hy.get("compound"):
+                parts[-1] = parts[-1][:-1]
+        pages_out.append("\n".join(parts))
+    return "\f".join(pages_out)

@@ -1,0 +1,176 @@
+"""Stages on saved Documents (tests/data/*.extracted.json): no Tesseract, no PDF parsing.
+
+Golden outputs live in tests/golden/; a missing golden fails. Refresh them on
+purpose with ``pytest tests/test_stages.py --update-goldens`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from fixtures.generate import GROUNDTRUTH_DIR
+from pipelines.config import ChunkConfig, PipelineConfig, QualityConfig, StructureConfig
+from pipelines.convert import run_stages
+from pipelines.model import Document, ElementType, Grade, Layer, ReasonCode
+from pipelines.outputs import to_jsonl, to_markdown, to_text
+from pipelines.stages import chunk, clean, mark_furniture, score
+from pipelines.stages.chunk import split_text
+from pipelines.stages.quality import combine
+from tests.conftest import GOLDEN, ROOT
+
+DATA = ROOT / "tests" / "data"
+NAMES = ["born_digital_report.pdf", "scanned_report.pdf", "memo.docx"]
+
+
+def load(name: str) -> Document:
+    return Document.model_validate_json((DATA / f"{name}.extracted.json").read_text())
+
+
+def check_golden(path: Path, actual: str, update: bool) -> None:
+    if update:
+        path.write_text(actual, encoding="utf-8")
+    if not path.is_file():
+        pytest.fail(f"missing golden {path.name}: run pytest --update-goldens and review it")
+    assert actual == path.read_text(encoding="utf-8"), f"output differs from {path.name}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pipeline_output_matches_golden(name: str, update_goldens: bool) -> None:
+    doc = run_stages(load(name), PipelineConfig())
+    check_golden(GOLDEN / f"{name}.chunks.jsonl", to_jsonl(doc), update_goldens)
+    check_golden(GOLDEN / f"{name}.txt", to_text(doc), update_goldens)
+    check_golden(GOLDEN / f"{name}.md", to_markdown(doc), update_goldens)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stages_are_pure_and_deterministic(name: str) -> None:
+    doc = load(name)
+    before = doc.model_dump_json()
+    a = run_stages(doc, PipelineConfig())
+    b = run_stages(load(name), PipelineConfig())
+    assert doc.model_dump_json() == before  # input untouched
+    assert a.model_dump_json() == b.model_dump_json()
+
+
+def test_running_headers_and_page_numbers_go_to_furniture() -> None:
+    doc = mark_furniture(
+        clean(load("born_digital_report.pdf"), PipelineConfig().clean), StructureConfig()
+    )
+    truth = json.loads((GROUNDTRUTH_DIR / "born_digital_report.json").read_text())
+    furniture_roles = {"header", "footer", "page_number"}
+    expected = {
+        " ".join(ln["text"].split())
+        for p in truth["pages"]
+        for ln in p["lines"]
+        if ln["role"] in furniture_roles
+    }
+    body_lines = {
+        " ".join(ln["text"].split())
+        for p in truth["pages"]
+        for ln in p["lines"]
+        if ln["role"] not in furniture_roles
+    }
+    furniture = [b for b in doc.blocks() if b.layer is Layer.FURNITURE]
+    got = {b.text for b in furniture}
+    assert got == expected
+    assert {b.type for b in furniture} <= {
+        ElementType.HEADER,
+        ElementType.FOOTER,
+        ElementType.PAGE_NUMBER,
+    }
+    body = " ".join(b.text for b in doc.blocks() if b.layer is Layer.BODY)
+    for line in body_lines:  # never drop text: every body line is still in the body
+        assert line.split()[0].rstrip("-") in body
+    assert all(t not in doc.text() for t in expected)
+
+
+def test_headings_become_chunk_boundaries_with_paths() -> None:
+    doc = run_stages(load("born_digital_report.pdf"), PipelineConfig())
+    headings = [b.text for b in doc.blocks() if b.type is ElementType.HEADING]
+    assert headings
+    for c in doc.chunks:
+        assert c.headings, c.text[:60]
+        assert c.page_start <= c.page_end
+        assert len(c.text) <= PipelineConfig().chunk.max_chars
+    starts = {c.text.split("\n\n")[0] for c in doc.chunks}
+    assert any(h in starts for h in headings)
+
+
+def test_chunk_offsets_point_into_document_text() -> None:
+    doc = run_stages(load("scanned_report.pdf"), PipelineConfig())
+    text = doc.text()
+    for c in doc.chunks:
+        first = c.text.split("\n\n")[0]
+        assert text[c.char_start : c.char_start + len(first)] == first
+
+
+def test_chunks_respect_the_size_limit_and_never_split_words() -> None:
+    doc = run_stages(
+        load("scanned_report.pdf"), PipelineConfig(chunk=ChunkConfig(max_chars=300, min_chars=0))
+    )
+    words = set(doc.text().split())
+    for c in doc.chunks:
+        assert len(c.text) <= 300
+        for w in c.text.split():
+            assert w in words, w
+
+
+def test_split_text_cuts_at_sentences_then_spaces() -> None:
+    text = "One two three. Four five six. Seven eight nine."
+    spans = split_text(text, 20)
+    parts = [text[a:b] for a, b in spans]
+    assert parts == ["One two three.", "Four five six.", "Seven eight nine."]
+    other = "aaaa bbbb cccc"
+    assert [other[a:b] for a, b in split_text(other, 9)] == ["aaaa bbbb", "cccc"]
+
+
+def test_include_furniture_option_puts_headers_into_chunks() -> None:
+    cfg = PipelineConfig(chunk=ChunkConfig(include_furniture=True))
+    doc = run_stages(load("born_digital_report.pdf"), cfg)
+    furniture = {b.text for b in doc.blocks() if b.layer is Layer.FURNITURE}
+    assert any(f in c.text for c in doc.chunks for f in furniture)
+
+
+def test_quality_components_are_named_and_nan_when_not_measured() -> None:
+    digital = run_stages(load("born_digital_report.pdf"), PipelineConfig())
+    page = digital.pages[0].quality
+    assert math.isnan(page.ocr_confidence)  # text layer: not OCR
+    assert 0.0 <= page.word_validity <= 1.0 and 0.0 <= page.score <= 1.0
+    scanned = run_stages(load("scanned_report.pdf"), PipelineConfig())
+    for p in scanned.pages:
+        assert 0.0 <= p.quality.ocr_confidence <= 1.0
+        assert 0.0 <= p.quality.ocr_confidence_p10 <= p.quality.ocr_confidence
+    for c in scanned.chunks:
+        assert 0.0 <= c.quality.score <= 1.0 and c.quality.grade is not Grade.UNKNOWN
+
+
+def test_quality_reasons() -> None:
+    cfg = QualityConfig()
+    bad = combine(0.4, 0.3, 0.0, cfg)
+    assert {ReasonCode.LOW_OCR_CONFIDENCE, ReasonCode.FEW_REAL_WORDS} <= set(bad.reasons)
+    assert bad.grade is Grade.POOR
+    good = combine(0.97, 0.98, 0.0, cfg)
+    assert good.reasons == [] and good.grade is Grade.EXCELLENT
+    garbled = combine(float("nan"), 0.9, 0.2, cfg)
+    assert ReasonCode.GARBAGE_CHARACTERS in garbled.reasons and garbled.score < 0.5
+
+
+def test_quality_orders_clean_above_garbled_text() -> None:
+    doc = load("born_digital_report.pdf")
+    garbled_pages = []
+    for p in doc.pages:
+        blocks = [
+            b.model_copy(update={"text": b.text.translate(str.maketrans("aeiou", "0#1%9"))})
+            for b in p.blocks
+        ]
+        garbled_pages.append(p.model_copy(update={"blocks": blocks}))
+    garbled = doc.model_copy(update={"pages": garbled_pages})
+    cfg = PipelineConfig()
+    good = score(chunk(clean(doc, cfg.clean), cfg.chunk), cfg.quality)
+    bad = score(chunk(clean(garbled, cfg.clean), cfg.chunk), cfg.quality)
+    assert bad.quality.score < good.quality.score - 0.3
+    assert ReasonCode.GARBLED_TEXT_LAYER in bad.pages[0].quality.reasons
