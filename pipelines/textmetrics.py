@@ -28,8 +28,7 @@ def english_words() -> frozenset[str]:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the unstructured package is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "nlp" / "english-words.txt"
-    text = path.read_text("utf-8")
-    return frozenset(w.strip().lower() for w in text.split("\n") if w.strip())
+    return frozenset(path.read_text("utf-8").lower().split())
 
 
 def tokens(text: str) -> list[str]:
