@@ -94,9 +94,14 @@ class ChunkConfig(_Section):
 
 
 class QualityConfig(_Section):
-    excellent: float = Field(default=0.95, ge=0, le=1, description="Min score for 'excellent'.")
-    good: float = Field(default=0.85, ge=0, le=1, description="Min score for 'good'.")
-    fair: float = Field(default=0.65, ge=0, le=1, description="Min score for 'fair'.")
+    excellent: float = Field(default=0.98, ge=0, le=1, description="Min score for 'excellent'.")
+    good: float = Field(
+        default=0.90,
+        ge=0,
+        le=1,
+        description="Min score for 'good'; below it a page is flagged (fair or poor).",
+    )
+    fair: float = Field(default=0.75, ge=0, le=1, description="Min score for 'fair'.")
     low_confidence: float = Field(
         default=0.70, ge=0, le=1, description="Mean OCR confidence below this is flagged."
     )
@@ -120,3 +125,42 @@ class PipelineConfig(BaseModel):
         """Digest of everything that changes output (the password is left out)."""
         payload = self.model_dump_json(exclude={"extract": {"password"}})
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+class BatchConfig(BaseModel):
+    """How a batch runs (not what it produces): never part of ``config_hash``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(
+        default=0, ge=0, description="Documents converted in parallel; 0 = one per CPU core."
+    )
+    timeout_s: float = Field(
+        default=900.0, gt=0, description="Wall-clock limit for converting one document."
+    )
+    memory_mb: int = Field(
+        default=1536,
+        ge=64,
+        description="RSS cap of one worker process (with its OCR children); over it the "
+        "worker is killed and recycled and the document fails with RESOURCE_LIMIT.",
+    )
+    retries: int = Field(
+        default=1, ge=0, le=5, description="Extra attempts after a transient failure only."
+    )
+    recycle_after: int = Field(
+        default=200, ge=1, description="A worker process is replaced after this many documents."
+    )
+    dask_address: str | None = Field(
+        default=None,
+        pattern=r"^(tcp|tls|inproc|ucx)://.+$",
+        description="Run on an existing Dask cluster at this scheduler address.",
+    )
+    report: bool = Field(default=True, description="Write OUTDIR/report.html and Prefect artifacts.")
+    thumbnails: int = Field(
+        default=12, ge=0, le=100, description="Lowest-quality pages shown as thumbnails."
+    )
+
+    def effective_workers(self) -> int:
+        import os
+
+        return self.workers or max(1, os.cpu_count() or 1)

@@ -15,11 +15,21 @@ import pytest
 from fixtures.generate import GROUNDTRUTH_DIR
 from pipelines.config import ChunkConfig, PipelineConfig, QualityConfig, StructureConfig
 from pipelines.convert import run_stages
-from pipelines.model import Document, ElementType, Grade, Layer, ReasonCode
+from pipelines.model import (
+    BBox,
+    Block,
+    Document,
+    ElementType,
+    ExtractionMethod,
+    Grade,
+    Layer,
+    ReasonCode,
+    Word,
+)
 from pipelines.outputs import to_jsonl, to_markdown, to_text
 from pipelines.stages import chunk, clean, mark_furniture, score
 from pipelines.stages.chunk import split_text
-from pipelines.stages.quality import combine
+from pipelines.stages.quality import score_blocks, score_page
 from tests.conftest import GOLDEN, ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -148,15 +158,50 @@ def test_quality_components_are_named_and_nan_when_not_measured() -> None:
         assert 0.0 <= c.quality.score <= 1.0 and c.quality.grade is not Grade.UNKNOWN
 
 
-def test_quality_reasons() -> None:
+def _ocr_block(text: str, conf: float) -> Block:
+    words = [Word(text=w, bbox=BBox(x0=0, y0=0, x1=1, y1=1), confidence=conf) for w in text.split()]
+    return Block(id="b", page=1, text=text, extractor="tesseract", confidence=conf, words=words)
+
+
+def test_quality_reasons_and_grades() -> None:
     cfg = QualityConfig()
-    bad = combine(0.4, 0.3, 0.0, cfg)
+    bad = score_blocks(
+        [_ocr_block("Tbe qnlck hrown f0x jumqs ovcr", 0.4)], ExtractionMethod.OCR, None, cfg
+    )
     assert {ReasonCode.LOW_OCR_CONFIDENCE, ReasonCode.FEW_REAL_WORDS} <= set(bad.reasons)
-    assert bad.grade is Grade.POOR
-    good = combine(0.97, 0.98, 0.0, cfg)
-    assert good.reasons == [] and good.grade is Grade.EXCELLENT
-    garbled = combine(float("nan"), 0.9, 0.2, cfg)
+    assert bad.grade in (Grade.FAIR, Grade.POOR)
+    good = score_blocks(
+        [_ocr_block("The quick brown fox jumps over the lazy dog", 0.96)],
+        ExtractionMethod.OCR,
+        None,
+        cfg,
+    )
+    assert good.reasons == [] and good.score > bad.score + 0.2
+    garbled = score_blocks(
+        [Block(id="g", page=1, text="ab\ufffd\ufffd cd\ufffd", extractor="pymupdf")],
+        ExtractionMethod.TEXT_LAYER,
+        None,
+        cfg,
+    )
     assert ReasonCode.GARBAGE_CHARACTERS in garbled.reasons and garbled.score < 0.5
+    native = score_blocks(
+        [Block(id="n", page=1, text="Plain words.", extractor="lxml")],
+        ExtractionMethod.NATIVE,
+        None,
+        cfg,
+    )
+    assert native.score == 1.0 and native.grade is Grade.EXCELLENT
+    assert math.isnan(native.ocr_confidence)
+
+
+def test_scanned_page_with_no_text_scores_zero() -> None:
+    from pipelines.model import ImageMeasurements, Page
+
+    page = Page(
+        number=1, method=ExtractionMethod.OCR, image=ImageMeasurements(width_px=10, height_px=10)
+    )
+    q = score_page(page, QualityConfig())
+    assert q.score == 0.0 and ReasonCode.NO_TEXT in q.reasons
 
 
 def test_quality_orders_clean_above_garbled_text() -> None:

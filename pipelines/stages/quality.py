@@ -1,14 +1,21 @@
-"""Quality scores per page, per chunk and per document, with named components.
+"""Quality scores per page, per chunk and per document, with named components and reasons.
 
-The score estimates the share of characters that are right, in [0, 1]. This
-first version combines the mean OCR word confidence (OCR pages) and the share
-of real words (all pages), penalised by garbage characters. Components that
-were not measured stay NaN and do not count. Reasons say why a score is low.
+The score estimates the share of characters that are right, in [0, 1]:
+
+* OCR text: the calibrated model of :mod:`pipelines.stages.quality_model` over
+  named features (OCR confidence distribution, real-word share, garbage and
+  symbol shares, page image measurements), fitted against ground truth;
+* a PDF text layer: exact characters unless it reads as nonsense or garbage;
+* native formats (DOCX, HTML, text, e-mail): exact characters unless garbage.
+
+Components that were not measured stay NaN and do not count. Reasons say why
+a score is low; the grade follows configurable thresholds.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from pipelines.config import QualityConfig
@@ -17,16 +24,20 @@ from pipelines.model import (
     Document,
     ExtractionMethod,
     Grade,
+    ImageMeasurements,
     Layer,
     Page,
     QualityScores,
     ReasonCode,
 )
-from pipelines.textmetrics import garbage_ratio, word_validity
+from pipelines.stages.quality_model import load_model
+from pipelines.textmetrics import garbage_ratio, tokens, word_validity
 
-_CONFIDENCE_WEIGHT = 0.6
-_VALIDITY_WEIGHT = 0.4
 _SKEW_REASON_DEGREES = 2.0
+_LOW_CONTRAST = 0.35
+_LOW_DPI = 150.0
+_SMALL_TEXT_PX = 14.0
+_SYMBOL_RE = re.compile(r"[^\w\s.,;:!?'\"()\-/%$€£&@#+*=]")
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -39,7 +50,7 @@ def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
     return total / weight if weight else math.nan
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -60,61 +71,138 @@ def grade_for(score: float, cfg: QualityConfig) -> Grade:
     return Grade.POOR
 
 
-def combine(
-    confidence: float, validity: float, garbage: float, cfg: QualityConfig
-) -> QualityScores:
-    """The score and reasons from measured components (NaN = not measured)."""
-    parts = [(confidence, _CONFIDENCE_WEIGHT), (validity, _VALIDITY_WEIGHT)]
-    score = _weighted_mean(parts)
-    if math.isnan(score) and not math.isnan(garbage):
-        score = 1.0  # text with nothing to judge it by but its characters
-    if not math.isnan(score) and not math.isnan(garbage):
-        score *= max(0.0, 1.0 - 4.0 * garbage)
+# --------------------------------------------------------------------------- features
+
+
+def text_features(text: str) -> dict[str, float]:
+    toks = tokens(text)
+    chars = [c for c in text if not c.isspace()]
+    short = sum(1 for t in toks if len(t) <= 2 and not t.isalnum())
+    return {
+        "validity": word_validity(text),
+        "garbage": garbage_ratio(text),
+        "symbol_share": (len(_SYMBOL_RE.findall(text)) / len(chars)) if chars else math.nan,
+        "short_token_share": short / len(toks) if toks else math.nan,
+        "log_words": math.log1p(len(toks)),
+    }
+
+
+def ocr_features(blocks: list[Block]) -> dict[str, float]:
+    confs = [w.confidence for b in blocks for w in b.words if not math.isnan(w.confidence)]
+    if not confs:
+        return {"conf_mean": math.nan, "conf_p10": math.nan, "conf_low_share": math.nan}
+    return {
+        "conf_mean": _weighted_mean((w.confidence, len(w.text)) for b in blocks for w in b.words),
+        "conf_p10": percentile(confs, 0.10),
+        "conf_low_share": sum(1 for c in confs if c < 0.5) / len(confs),
+    }
+
+
+def image_features(image: ImageMeasurements | None) -> dict[str, float]:
+    if image is None:
+        return {}
+    return {
+        "skew_abs": abs(image.skew_degrees),
+        "contrast": image.contrast,
+        "text_height": image.text_height_px,
+    }
+
+
+def features(blocks: list[Block], image: ImageMeasurements | None) -> dict[str, float]:
+    """Every named feature of a run of blocks (a page body or a chunk)."""
+    text = "\n".join(b.text for b in blocks)
+    return {**text_features(text), **ocr_features(blocks), **image_features(image)}
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
+    """Estimated character accuracy for text made by ``method``."""
+    garbage = feats.get("garbage", math.nan)
+    if math.isnan(feats.get("validity", math.nan)) and math.isnan(garbage):
+        return math.nan  # no text to judge
+    penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
+    if method is ExtractionMethod.OCR:
+        model = load_model()
+        if model is not None:
+            return model.predict(feats) * penalty
+        return _heuristic(feats) * penalty
+    if method is ExtractionMethod.TEXT_LAYER:
+        validity = feats.get("validity", math.nan)
+        base = 1.0 if math.isnan(validity) else min(1.0, 0.4 + validity * 0.65)
+        return base * penalty
+    return penalty  # native formats: the characters are the file's own
+
+
+def _heuristic(feats: dict[str, float]) -> float:
+    """Fallback when no fitted model ships: confidence and real-word share."""
+    parts = [(feats.get("conf_mean", math.nan), 0.6), (feats.get("validity", math.nan), 0.4)]
+    return _weighted_mean(parts)
+
+
+def _reasons(feats: dict[str, float], cfg: QualityConfig) -> list[ReasonCode]:
     reasons: list[ReasonCode] = []
-    if not math.isnan(confidence) and confidence < cfg.low_confidence:
+    conf = feats.get("conf_mean", math.nan)
+    validity = feats.get("validity", math.nan)
+    garbage = feats.get("garbage", math.nan)
+    if not math.isnan(conf) and conf < cfg.low_confidence:
         reasons.append(ReasonCode.LOW_OCR_CONFIDENCE)
     if not math.isnan(validity) and validity < cfg.low_word_validity:
         reasons.append(ReasonCode.FEW_REAL_WORDS)
     if not math.isnan(garbage) and garbage > 0.02:
         reasons.append(ReasonCode.GARBAGE_CHARACTERS)
-    score = min(1.0, max(0.0, score)) if not math.isnan(score) else score
+    return reasons
+
+
+def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
+    if image is None:
+        return []
+    reasons: list[ReasonCode] = []
+    if image.rotation_applied:
+        reasons.append(ReasonCode.ROTATED)
+    if abs(image.skew_degrees) >= _SKEW_REASON_DEGREES:
+        reasons.append(ReasonCode.SKEWED)
+    if image.contrast < _LOW_CONTRAST:
+        reasons.append(ReasonCode.LOW_CONTRAST)
+    if (not math.isnan(image.dpi) and image.dpi < _LOW_DPI) or (
+        image.text_height_px < _SMALL_TEXT_PX
+    ):
+        reasons.append(ReasonCode.LOW_RESOLUTION)
+    return reasons
+
+
+def score_blocks(
+    blocks: list[Block],
+    method: ExtractionMethod,
+    image: ImageMeasurements | None,
+    cfg: QualityConfig,
+) -> QualityScores:
+    """Quality of a run of blocks (a page body or a chunk) made by ``method``."""
+    feats = features(blocks, image)
+    value = _estimate(method, feats)
     return QualityScores(
-        score=score,
-        grade=grade_for(score, cfg),
-        reasons=reasons,
-        ocr_confidence=confidence,
-        word_validity=validity,
-        garbage_ratio=garbage,
+        score=value,
+        grade=grade_for(value, cfg),
+        reasons=_reasons(feats, cfg) + _image_reasons(image),
+        ocr_confidence=feats["conf_mean"],
+        ocr_confidence_p10=feats["conf_p10"],
+        word_validity=feats["validity"],
+        garbage_ratio=feats["garbage"],
     )
-
-
-def score_blocks(blocks: list[Block], cfg: QualityConfig) -> QualityScores:
-    """Quality of a run of blocks (a page body or a chunk)."""
-    text = "\n".join(b.text for b in blocks)
-    confs = [w.confidence for b in blocks for w in b.words if not math.isnan(w.confidence)]
-    confidence = _weighted_mean((b.confidence, len(b.text)) for b in blocks)
-    scores = combine(confidence, word_validity(text), garbage_ratio(text), cfg)
-    scores.ocr_confidence_p10 = _percentile(confs, 0.10)
-    return scores
 
 
 def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
     body = [b for b in page.blocks if b.layer is Layer.BODY]
-    scores = score_blocks(body, cfg)
+    scores = score_blocks(body, page.method, page.image, cfg)
     if page.error is not None:
         scores.reasons.append(ReasonCode.PAGE_FAILED)
         scores.score, scores.grade = 0.0, Grade.POOR
     elif not any(b.text for b in page.blocks):
         scores.reasons.append(ReasonCode.NO_TEXT)
-    if page.image is not None:
-        if page.image.rotation_applied:
-            scores.reasons.append(ReasonCode.ROTATED)
-        if abs(page.image.skew_degrees) >= _SKEW_REASON_DEGREES:
-            scores.reasons.append(ReasonCode.SKEWED)
-        if page.image.contrast < 0.35:
-            scores.reasons.append(ReasonCode.LOW_CONTRAST)
-        if not math.isnan(page.image.dpi) and page.image.dpi < 150:
-            scores.reasons.append(ReasonCode.LOW_RESOLUTION)
+        if page.method is ExtractionMethod.OCR or page.image is not None:
+            # A scanned page where OCR found nothing: whatever was printed is lost.
+            scores.score, scores.grade = 0.0, Grade.POOR
     if page.method is ExtractionMethod.TEXT_LAYER and ReasonCode.FEW_REAL_WORDS in scores.reasons:
         scores.reasons.append(ReasonCode.GARBLED_TEXT_LAYER)
     return scores
@@ -123,11 +211,14 @@ def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
 def score(doc: Document, cfg: QualityConfig) -> Document:
     """A copy of ``doc`` with quality on every page, every chunk and the document."""
     pages = [p.model_copy(update={"quality": score_page(p, cfg)}) for p in doc.pages]
+    by_page = {p.number: p for p in pages}
     by_id = {b.id: b for p in pages for b in p.blocks}
     chunks = []
     for c in doc.chunks:
         blocks = [by_id[r.block_id] for r in c.blocks if r.block_id in by_id]
-        q = score_blocks(blocks, cfg)
+        first = by_page.get(c.page_start)
+        method = first.method if first is not None else ExtractionMethod.NONE
+        q = score_blocks(blocks, method, first.image if first is not None else None, cfg)
         page_reasons = {
             r for p in pages if c.page_start <= p.number <= c.page_end for r in p.quality.reasons
         }

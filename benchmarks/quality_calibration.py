@@ -1,0 +1,345 @@
+"""Quality calibration: does the page score predict the measured accuracy (1 − CER)?
+
+    python -m benchmarks.quality_calibration            # evaluate the packaged model
+    python -m benchmarks.quality_calibration --fit      # refit it, then evaluate
+
+Fitting uses a generated corpus with one seed (default 11); evaluation uses a
+corpus with another seed (default 7, never seen by the fit) and the real pages
+of ../shared/corpus/real that have ground truth. Printed per corpus: Spearman
+correlation, mean absolute error of the accuracy estimate, and precision /
+recall of flagging (grade fair or poor) the pages whose CER is above 10 %.
+A calibration plot is saved as PNG when matplotlib is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import textdist
+from pipelines.config import PipelineConfig
+from pipelines.convert import convert
+from pipelines.model import Grade, Layer
+from pipelines.stages.quality import features
+from pipelines.stages.quality_model import QualityModel, isotonic
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / ".bench"
+REAL = ROOT.parent / "shared" / "corpus" / "real"
+MODEL_PATH = ROOT / "pipelines" / "data" / "quality_model.json"
+FEATURES = [
+    "conf_mean",
+    "conf_p10",
+    "conf_low_share",
+    "validity",
+    "symbol_share",
+    "short_token_share",
+    "log_words",
+    "skew_abs",
+    "contrast",
+    "text_height",
+]
+FLAG_CER = 0.10
+
+
+@dataclass
+class PageRecord:
+    corpus: str
+    source: str
+    page: int
+    method: str
+    score: float
+    grade: str
+    accuracy: float
+    features: dict[str, float]
+
+
+def _generated(dir_: Path, seed: int, pages: int) -> Path:
+    if not (dir_ / "index.json").is_file():
+        import subprocess
+
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fixtures.generate",
+                "--out",
+                str(dir_),
+                "--seed",
+                str(seed),
+                "--pages",
+                str(pages),
+                "--jobs",
+                "2",
+            ],
+            check=True,
+            cwd=ROOT,
+        )
+    return dir_
+
+
+def _page_truths_generated(root: Path) -> list[tuple[Path, list[str], bool]]:
+    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    out = []
+    for entry in index["documents"]:
+        path = root / entry["file"]
+        side = json.loads((root / entry["sidecar"]).read_text(encoding="utf-8"))
+        out.append((path, textdist.body_gt_from_sidecar(side).split("\f"), False))
+    return out
+
+
+def _page_truths_real(root: Path) -> list[tuple[Path, list[str], bool]]:
+    out = []
+    with (root / "MANIFEST.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["has_gt"] != "yes":
+                continue
+            path = root / row["file"]
+            gt = path.with_suffix(".txt").read_text(encoding="utf-8")
+            out.append((path, gt.split("\f"), row["kind"] == "receipt"))
+    return out
+
+
+def collect(
+    corpus: str, docs: list[tuple[Path, list[str], bool]], cache: Path, refresh: bool
+) -> list[PageRecord]:
+    """Convert every document and measure each page against its ground truth (cached)."""
+    if cache.is_file() and not refresh:
+        return [PageRecord(**json.loads(line)) for line in cache.read_text().splitlines()]
+    cfg = PipelineConfig()
+    records: list[PageRecord] = []
+    for i, (path, gt_pages, casefold) in enumerate(docs, 1):
+        t0 = time.perf_counter()
+        doc = convert(path, cfg, source_name=path.name)
+        print(f"  [{i}/{len(docs)}] {path.name} {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        if len(doc.pages) != len(gt_pages):
+            continue
+        for page, gt in zip(doc.pages, gt_pages, strict=True):
+            if not gt.strip():
+                continue
+            body = [b for b in page.blocks if b.layer is Layer.BODY]
+            acc = 1.0 - min(1.0, textdist.cer(page.body_text(), gt, casefold=casefold))
+            feats = {
+                k: (None if math.isnan(v) else v) for k, v in features(body, page.image).items()
+            }
+            records.append(
+                PageRecord(
+                    corpus=corpus,
+                    source=path.name,
+                    page=page.number,
+                    method=str(page.method),
+                    score=page.quality.score,
+                    grade=str(page.quality.grade),
+                    accuracy=acc,
+                    features=feats,  # type: ignore[arg-type]
+                )
+            )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("".join(json.dumps(asdict(r)) + "\n" for r in records))
+    return records
+
+
+def _matrix(records: list[PageRecord]) -> np.ndarray:
+    return np.array(
+        [
+            [math.nan if r.features.get(f) is None else float(r.features[f]) for f in FEATURES]
+            for r in records
+        ],
+        dtype=float,
+    )
+
+
+def fit(records: list[PageRecord], note: str) -> QualityModel:
+    """Ridge regression on standardised features, then an isotonic map onto accuracy."""
+    ocr = [r for r in records if r.method == "ocr"]
+    x = _matrix(ocr)
+    y = np.array([r.accuracy for r in ocr])
+    means = np.nanmean(x, axis=0)
+    means = np.where(np.isnan(means), 0.0, means)
+    x = np.where(np.isnan(x), means, x)
+    scales = x.std(axis=0)
+    scales = np.where(scales > 1e-9, scales, 1.0)
+    z = (x - means) / scales
+    lam = 1.0
+    a = np.hstack([z, np.ones((len(z), 1))])
+    reg = lam * np.eye(a.shape[1])
+    reg[-1, -1] = 0.0
+    coef = np.linalg.solve(a.T @ a + reg, a.T @ y)
+    linear = a @ coef
+    ix, iy = isotonic(linear.tolist(), y.tolist())
+    return QualityModel(
+        features=FEATURES,
+        means=means.tolist(),
+        scales=scales.tolist(),
+        coefficients=coef[:-1].tolist(),
+        intercept=float(coef[-1]),
+        iso_x=ix,
+        iso_y=iy,
+        trained_on=note,
+    )
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    def ranks(v: list[float]) -> np.ndarray:
+        arr = np.array(v)
+        order = arr.argsort(kind="mergesort")
+        r = np.empty(len(arr))
+        r[order] = np.arange(len(arr))
+        for val in np.unique(arr):  # average ranks of ties
+            idx = arr == val
+            r[idx] = r[idx].mean()
+        return r
+
+    if len(a) < 3:
+        return math.nan
+    ra, rb = ranks(a), ranks(b)
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def evaluate(label: str, records: list[PageRecord]) -> dict[str, Any]:
+    scored = [r for r in records if not math.isnan(r.score)]
+    scores = [r.score for r in scored]
+    acc = [r.accuracy for r in scored]
+    bad = [r.accuracy < 1 - FLAG_CER for r in scored]
+    flagged = [r.grade in (Grade.FAIR, Grade.POOR) for r in scored]
+    tp = sum(1 for b, f in zip(bad, flagged, strict=True) if b and f)
+    return {
+        "corpus": label,
+        "pages": len(scored),
+        "spearman": spearman(scores, acc),
+        "mae": float(np.mean(np.abs(np.array(scores) - np.array(acc)))) if scored else math.nan,
+        "bad_pages": sum(bad),
+        "flagged": sum(flagged),
+        "precision": tp / sum(flagged) if sum(flagged) else math.nan,
+        "recall": tp / sum(bad) if sum(bad) else math.nan,
+    }
+
+
+def rescore(records: list[PageRecord], model: QualityModel) -> list[PageRecord]:
+    """Apply ``model`` to cached OCR pages (so a refit needs no new OCR run)."""
+    from pipelines.config import QualityConfig
+    from pipelines.stages.quality import grade_for
+
+    cfg = QualityConfig()
+    out = []
+    for r in records:
+        if r.method == "ocr" and r.features.get("validity") is not None:
+            feats = {k: (math.nan if v is None else float(v)) for k, v in r.features.items()}
+            garbage = feats.get("garbage", math.nan)
+            penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
+            s = model.predict(feats) * penalty
+            r = PageRecord(**{**asdict(r), "score": s, "grade": str(grade_for(s, cfg))})
+        out.append(r)
+    return out
+
+
+def plot(path: Path, groups: dict[str, list[PageRecord]]) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 6))
+    for (label, recs), marker in zip(groups.items(), "o^s", strict=False):
+        ax.scatter(
+            [r.score for r in recs],
+            [r.accuracy for r in recs],
+            label=label,
+            marker=marker,
+            alpha=0.6,
+        )
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.axhline(1 - FLAG_CER, color="r", lw=0.8)
+    ax.set_xlabel("doorstep quality score")
+    ax.set_ylabel("measured accuracy (1 - CER)")
+    ax.set_title("Quality calibration (per page)")
+    ax.legend()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'corpus':<22}{'pages':>6}{'spearman':>10}{'MAE':>8}{'bad':>6}{'flagged':>9}"
+        f"{'precision':>11}{'recall':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['corpus']:<22}{r['pages']:>6}{r['spearman']:>10.3f}{r['mae']:>8.3f}"
+            f"{r['bad_pages']:>6}{r['flagged']:>9}{r['precision']:>11.3f}"
+            f"{r['recall']:>8.3f}"
+        )
+    lines.append(
+        "targets: spearman >= 0.85 generated, >= 0.70 real; MAE <= 0.07; "
+        "CER>10% pages flagged with recall >= 0.9, precision >= 0.8"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.quality_calibration")
+    ap.add_argument("--fit", action="store_true", help="refit the packaged model first")
+    ap.add_argument("--refresh", action="store_true", help="re-run OCR instead of the cache")
+    ap.add_argument("--fit-seed", type=int, default=11)
+    ap.add_argument("--fit-pages", type=int, default=120)
+    ap.add_argument("--eval-seed", type=int, default=7)
+    ap.add_argument("--eval-pages", type=int, default=60)
+    ap.add_argument("--plot", type=Path, default=BENCH / "quality_calibration.png")
+    args = ap.parse_args(argv)
+
+    evalset = _generated(
+        BENCH / f"generated-s{args.eval_seed}-p{args.eval_pages}", args.eval_seed, args.eval_pages
+    )
+    eval_recs = collect(
+        "generated",
+        _page_truths_generated(evalset),
+        BENCH / "quality" / f"eval-s{args.eval_seed}.jsonl",
+        args.refresh,
+    )
+    real_recs: list[PageRecord] = []
+    if (REAL / "MANIFEST.tsv").is_file():
+        real_recs = collect(
+            "real", _page_truths_real(REAL), BENCH / "quality" / "real.jsonl", args.refresh
+        )
+    if args.fit:
+        fitset = _generated(
+            BENCH / f"generated-s{args.fit_seed}-p{args.fit_pages}", args.fit_seed, args.fit_pages
+        )
+        fit_recs = collect(
+            "fit",
+            _page_truths_generated(fitset),
+            BENCH / "quality" / f"fit-s{args.fit_seed}.jsonl",
+            args.refresh,
+        )
+        model = fit(fit_recs, f"generated corpus seed {args.fit_seed}, {len(fit_recs)} pages")
+        MODEL_PATH.write_text(model.model_dump_json(indent=1) + "\n")
+        print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(fit_recs)} pages)")
+        eval_recs, real_recs = rescore(eval_recs, model), rescore(real_recs, model)
+    rows = [evaluate("generated (held out)", eval_recs)]
+    if real_recs:
+        rows.append(evaluate("real (with GT)", real_recs))
+        receipts = [r for r in real_recs if r.source.startswith("receipt")]
+        rows.append(evaluate("  real receipts", receipts))
+        others = [r for r in real_recs if not r.source.startswith("receipt")]
+        rows.append(evaluate("  real other", others))
+    print(render(rows))
+    if plot(args.plot, {"generated": eval_recs, "real": real_recs}):
+        print(f"calibration plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The calibrated quality model: named text/OCR/image features → estimated character accuracy.
+
+The model is fitted offline by ``python -m benchmarks.quality_calibration --fit``
+against ground truth on the project's generated corpus and stored as a small
+JSON file inside the package (``pipelines/data/quality_model.json``): a linear
+model over standardised features, then a monotone (isotonic) map onto measured
+accuracy. Nothing is downloaded; without the file a documented heuristic is used.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MODEL_FILE = "quality_model.json"
+
+
+class QualityModel(BaseModel):
+    """A fitted model; see the module docstring."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    features: list[str] = Field(description="Feature names, in coefficient order.")
+    means: list[float] = Field(description="Training mean per feature (imputes NaN).")
+    scales: list[float] = Field(description="Training standard deviation per feature.")
+    coefficients: list[float]
+    intercept: float
+    iso_x: list[float] = Field(description="Isotonic knots: linear predictions (ascending).")
+    iso_y: list[float] = Field(description="Isotonic knots: accuracy at each knot.")
+    trained_on: str = Field(default="", description="What the model was fitted on.")
+
+    def linear(self, values: Mapping[str, float]) -> float:
+        total = self.intercept
+        for name, mean, scale, coef in zip(
+            self.features, self.means, self.scales, self.coefficients, strict=True
+        ):
+            v = values.get(name, math.nan)
+            if math.isnan(v):
+                v = mean
+            total += coef * (v - mean) / (scale or 1.0)
+        return total
+
+    def predict(self, values: Mapping[str, float]) -> float:
+        """Estimated share of correct characters, in [0, 1]."""
+        return max(0.0, min(1.0, interpolate(self.iso_x, self.iso_y, self.linear(values))))
+
+
+def interpolate(xs: Sequence[float], ys: Sequence[float], x: float) -> float:
+    """Piecewise-linear interpolation, flat outside the knots."""
+    if not xs:
+        return x
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    i = bisect.bisect_right(xs, x)
+    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+
+def isotonic(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators fit of a non-decreasing map; returns its knots."""
+    pairs = sorted(zip(xs, ys, strict=True))
+    blocks: list[list[float]] = []  # [sum_y, count, min_x, max_x]
+    for x, y in pairs:
+        blocks.append([y, 1.0, x, x])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s, c, _lo, hi = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += c
+            blocks[-1][3] = hi
+    knots_x: list[float] = []
+    knots_y: list[float] = []
+    for s, c, lo, hi in blocks:
+        for x in (lo, hi) if hi > lo else (lo,):
+            knots_x.append(x)
+            knots_y.append(s / c)
+    return knots_x, knots_y
+
+
+@cache
+def load_model() -> QualityModel | None:
+    """The packaged model, or None when the package has none."""
+    try:
+        raw = resources.files("pipelines.data").joinpath(MODEL_FILE).read_text("utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None
+    return QualityModel.model_validate(json.loads(raw))
