@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING
 
 from extractors.base import Source
 from extractors.ocr import OcrEngine, ocr_page
+from extractors.pages import PendingOcr, run_pages
 from pipelines.config import ExtractConfig, OcrMode
 from pipelines.errors import (
     CorruptDocument,
-    DoorstepError,
-    InputError,
-    LanguagePackMissing,
-    OcrEngineUnavailable,
-    to_record,
+    ImageTooLarge,
 )
 from pipelines.model import ExtractionMethod, Page
 
@@ -52,10 +49,9 @@ def iter_frames(source: Source, cfg: ExtractConfig) -> Iterator[tuple[np.ndarray
             for frame in ImageSequence.Iterator(im):
                 w, h = frame.size
                 if w * h > cfg.max_image_pixels:
-                    raise InputError(
+                    raise ImageTooLarge(
                         f"image is {w}x{h} = {w * h:,} pixels, over the limit of "
-                        f"{cfg.max_image_pixels:,}",
-                        hint="Raise the limit with --max-image-pixels if the file is trusted.",
+                        f"{cfg.max_image_pixels:,}"
                     )
                 dpi = _dpi_of(frame)
                 if frame.mode not in ("L", "RGB", "RGBA", "1"):
@@ -63,6 +59,10 @@ def iter_frames(source: Source, cfg: ExtractConfig) -> Iterator[tuple[np.ndarray
                 elif frame.mode == "1":
                     frame = frame.convert("L")
                 yield np.asarray(frame), dpi
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(
+            f"image {source.path.name} is too large to decode safely: {exc}"
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptDocument(f"cannot decode image {source.path.name}: {exc}") from exc
 
@@ -74,36 +74,39 @@ class ImageExtractor:
         self.engine = engine
 
     def extract(self, source: Source, cfg: ExtractConfig) -> list[Page]:
-        pages: list[Page] = []
-        for number, (pixels, dpi) in enumerate(iter_frames(source, cfg), start=1):
-            h, w = pixels.shape[:2]
-            page = Page(number=number, width=float(w), height=float(h), unit="px")
-            if cfg.ocr is OcrMode.NEVER:
-                page.method_reason = "image page and OCR disabled (--ocr never)"
-                pages.append(page)
-                continue
-            try:
-                result = ocr_page(
-                    pixels,
-                    source,
-                    number,
-                    cfg,
-                    scale=1.0,
-                    dpi=dpi if not math.isnan(dpi) else DEFAULT_DPI,
-                    engine=self.engine,
-                )
-            except (OcrEngineUnavailable, LanguagePackMissing):
-                raise  # the engine itself is unusable: the whole document fails
-            except DoorstepError as exc:
-                page.error = to_record(exc, page=number)
-                pages.append(page)
-                continue
+        items = (
+            self._page(number, pixels, dpi, source, cfg)
+            for number, (pixels, dpi) in enumerate(iter_frames(source, cfg), start=1)
+        )
+        pages = run_pages(items, source.path, cfg.page_workers)
+        if not pages:
+            raise CorruptDocument(f"image {source.path.name} has no frames")
+        return pages
+
+    def _page(
+        self, number: int, pixels: np.ndarray, dpi: float, source: Source, cfg: ExtractConfig
+    ) -> Page | PendingOcr:
+        """One frame as a page; its OCR is left pending for :func:`run_pages`."""
+        h, w = pixels.shape[:2]
+        page = Page(number=number, width=float(w), height=float(h), unit="px")
+        if cfg.ocr is OcrMode.NEVER:
+            page.method_reason = "image page and OCR disabled (--ocr never)"
+            return page
+
+        def job() -> None:
+            result = ocr_page(
+                pixels,
+                source,
+                number,
+                cfg,
+                scale=1.0,
+                dpi=dpi if not math.isnan(dpi) else DEFAULT_DPI,
+                engine=self.engine,
+            )
             page.blocks = result.blocks
             page.image = result.measurements
             page.image.dpi = dpi
             page.method = ExtractionMethod.OCR
             page.method_reason = "image page"
-            pages.append(page)
-        if not pages:
-            raise CorruptDocument(f"image {source.path.name} has no frames")
-        return pages
+
+        return PendingOcr(page, job)

@@ -3,7 +3,8 @@
 ``TesseractEngine`` calls Tesseract through pytesseract's ``image_to_data``
 and keeps every word with its box and confidence. Tests inject other engines
 (for failures) through the same protocol. ``ocr_page`` repairs the image,
-recognises it and groups words into blocks in page coordinates.
+recognises it (adaptively, see :mod:`extractors.adaptive`) and groups words
+into blocks in page coordinates.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
-from extractors.repair import RepairResult, repair_for_ocr
+from extractors.repair import RepairResult
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
 from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Word
+from pipelines.offline import ensure_offline_env
 
 if TYPE_CHECKING:
     import numpy as np
@@ -89,8 +91,14 @@ class TesseractEngine:
     def __init__(self, psm: int = 3) -> None:
         self.psm = psm
 
+    def with_psm(self, psm: int) -> TesseractEngine:
+        """The same engine with another page segmentation mode."""
+        return TesseractEngine(psm)
+
     def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
         import pytesseract
+
+        ensure_offline_env()  # OMP_THREAD_LIMIT=1: one thread per tesseract process
 
         if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
             raise OcrEngineUnavailable("tesseract is not installed or not on PATH")
@@ -130,6 +138,7 @@ class TesseractEngine:
     def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
         import pytesseract
 
+        ensure_offline_env()
         if "osd" not in installed_languages():
             return None
         try:
@@ -220,10 +229,12 @@ def ocr_page(
     ``scale`` converts original image pixels to page units (72/dpi for PDF
     points, 1.0 for images measured in pixels).
     """
+    from extractors.adaptive import recognize_page
+
     engine = engine or default_engine()
-    repair = repair_for_ocr(image, cfg, engine, dpi=dpi)
-    words = engine.recognize(repair.image, cfg.languages, cfg.ocr_timeout_s)
-    blocks = words_to_blocks(words, source, page, repair, scale)
+    reading = recognize_page(image, cfg, engine, dpi=dpi)
+    words = reading.words
+    blocks = words_to_blocks(words, source, page, reading.repair, scale)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan
     logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
-    return OcrPage(blocks=blocks, measurements=repair.measurements, mean_confidence=mean)
+    return OcrPage(blocks=blocks, measurements=reading.repair.measurements, mean_confidence=mean)

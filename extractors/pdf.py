@@ -9,40 +9,35 @@ that fails is recorded on ``Page.error``; the document goes on.
 from __future__ import annotations
 
 import logging
-import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from extractors.base import Source, make_block
+from extractors.base import Source
 from extractors.ocr import OcrEngine, ocr_page
-from pipelines.config import ExtractConfig, OcrMode
+from extractors.pages import PendingOcr, guarded, run_pages
+from extractors.pdf_text import (
+    EXTRACTOR_NAME as EXTRACTOR_NAME,  # re-exported: callers name the extractor by it
+)
+from extractors.pdf_text import (
+    TextLayerBlock,
+    find_tables,
+    read_text_layer,
+    text_layer_blocks,
+    with_tables,
+)
+from extractors.pdf_triage import decide
+from pipelines.config import ExtractConfig
 from pipelines.errors import (
     CorruptDocument,
-    DoorstepError,
     EncryptedDocument,
-    LanguagePackMissing,
-    OcrEngineUnavailable,
-    to_record,
 )
-from pipelines.model import BBox, Block, ElementType, ExtractionMethod, Page
-from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
+from pipelines.model import ExtractionMethod, Page
 
 if TYPE_CHECKING:
+    import numpy as np
     import pymupdf
 
 logger = logging.getLogger(__name__)
-
-EXTRACTOR_NAME = "pymupdf"
-_BOLD_FLAG = 16
-
-
-@dataclass(frozen=True)
-class TextLayerBlock:
-    text: str
-    bbox: tuple[float, float, float, float]
-    size: float
-    """Largest font size in the block."""
-    bold: bool
 
 
 @dataclass(frozen=True)
@@ -51,108 +46,22 @@ class Triage:
     reason: str
 
 
-def read_text_layer(page: pymupdf.Page) -> list[TextLayerBlock]:
-    """Text blocks of a page's text layer with their dominant font size."""
-    data: dict[str, Any] = page.get_text("dict", sort=True)
-    out: list[TextLayerBlock] = []
-    for blk in data.get("blocks", []):
-        if blk.get("type") != 0:
-            continue
-        lines: list[str] = []
-        sizes: list[float] = []
-        bold_chars = 0
-        chars = 0
-        for line in blk.get("lines", []):
-            spans = line.get("spans", [])
-            text = "".join(s.get("text", "") for s in spans)
-            if text.strip():
-                lines.append(text.strip())
-            for s in spans:
-                n = len(s.get("text", "").strip())
-                if n:
-                    sizes.append(float(s.get("size", 0.0)))
-                    chars += n
-                    if int(s.get("flags", 0)) & _BOLD_FLAG or "bold" in s.get("font", "").lower():
-                        bold_chars += n
-        if not lines:
-            continue
-        x0, y0, x1, y1 = blk["bbox"]
-        out.append(
-            TextLayerBlock(
-                text="\n".join(lines),
-                bbox=(float(x0), float(y0), float(x1), float(y1)),
-                size=max(sizes) if sizes else 0.0,
-                bold=chars > 0 and bold_chars / chars > 0.6,
-            )
-        )
-    return out
-
-
 def triage(page: pymupdf.Page, layer: list[TextLayerBlock], cfg: ExtractConfig) -> Triage:
-    """Decide whether a page's text layer can be used or the page must be OCRed."""
-    if cfg.ocr is OcrMode.FORCE:
-        return Triage(True, "OCR forced (--ocr force)")
-    text = "\n".join(b.text for b in layer)
-    n_chars = alnum_count(text)
-    has_images = bool(page.get_images(full=False))
-    if cfg.ocr is OcrMode.NEVER:
-        return Triage(False, "OCR disabled (--ocr never)")
-    if n_chars < cfg.min_text_chars:
-        if has_images or n_chars:
-            return Triage(True, f"text layer has only {n_chars} characters")
-        if page.get_drawings():
-            return Triage(True, "no text layer; page has vector drawings")
-        return Triage(False, "blank page")
-    garbage = garbage_ratio(text)
-    if garbage > 0.05:
-        return Triage(True, f"text layer is garbled ({garbage:.0%} replacement characters)")
-    validity = word_validity(text)
-    if validity == validity and validity < cfg.min_text_validity and "eng" in cfg.languages:
-        return Triage(True, f"text layer looks like nonsense ({validity:.0%} real words)")
-    return Triage(False, f"text layer has {n_chars} characters of real text")
+    """Decide whether a page's text layer can be used or the page must be OCRed.
 
-
-def _classify(blocks: list[TextLayerBlock]) -> list[tuple[ElementType, int | None]]:
-    """Headings from font size relative to the page's body size."""
-    sized = [b.size for b in blocks for _ in range(max(1, len(b.text) // 20))]
-    body = statistics.median(sized) if sized else 0.0
-    out: list[tuple[ElementType, int | None]] = []
-    for b in blocks:
-        short = len(b.text) < 120 and b.text.count("\n") <= 1
-        if body and b.size >= body * 1.6 and short:
-            out.append((ElementType.HEADING, 1))
-        elif body and b.size >= body * 1.15 and short:
-            out.append((ElementType.HEADING, 2))
-        elif b.bold and short and not b.text.rstrip().endswith((".", ",", ";")):
-            out.append((ElementType.HEADING, 3))
-        else:
-            out.append((ElementType.PARAGRAPH, None))
-    return out
-
-
-def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) -> list[Block]:
-    kinds = _classify(layer)
-    blocks: list[Block] = []
-    for i, (b, (kind, level)) in enumerate(zip(layer, kinds, strict=True)):
-        x0, y0, x1, y1 = b.bbox
-        blocks.append(
-            make_block(
-                source,
-                number,
-                i,
-                b.text,
-                extractor=EXTRACTOR_NAME,
-                bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
-                type=kind,
-                level=level,
-            )
-        )
-    return blocks
+    See :mod:`extractors.pdf_triage` for the rules.
+    """
+    use_ocr, reason = decide(page, "\n".join(b.text for b in layer), cfg)
+    return Triage(use_ocr, reason)
 
 
 def open_pdf(source: Source, cfg: ExtractConfig) -> pymupdf.Document:
     import pymupdf
 
+    # MuPDF prints repair messages on stdout, which would corrupt `convert` output:
+    # keep them in its warning store (logged at debug level) instead.
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
     try:
         doc = pymupdf.open(source.path, filetype="pdf")
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
@@ -181,14 +90,20 @@ class PdfExtractor:
         try:
             if doc.page_count == 0:
                 raise CorruptDocument(f"{source.path.name} has no pages")
-            return [self._page(doc, i, source, cfg) for i in range(doc.page_count)]
+            items = (self._page(doc, i, source, cfg) for i in range(doc.page_count))
+            return run_pages(items, source.path, cfg.page_workers)
         finally:
             doc.close()
 
-    def _page(self, doc: pymupdf.Document, index: int, source: Source, cfg: ExtractConfig) -> Page:
+    def _page(
+        self, doc: pymupdf.Document, index: int, source: Source, cfg: ExtractConfig
+    ) -> Page | PendingOcr:
+        """Read one page; an OCR page comes back rendered, its OCR still to run."""
         number = index + 1
         page_out = Page(number=number)
-        try:
+        pending: list[PendingOcr] = []
+
+        def read() -> None:
             page = doc.load_page(index)
             rect = page.rect
             page_out.width, page_out.height = float(rect.width), float(rect.height)
@@ -196,22 +111,20 @@ class PdfExtractor:
             decision = triage(page, layer, cfg)
             page_out.method_reason = decision.reason
             if decision.use_ocr:
-                self._ocr(page, page_out, source, cfg)
+                pixels, dpi = self._render(page, page_out, cfg)
+                pending.append(
+                    PendingOcr(page_out, lambda: self._ocr(pixels, dpi, page_out, source, cfg))
+                )
             elif layer:
-                page_out.blocks = text_layer_blocks(source, number, layer)
+                tables = find_tables(page)
+                page_out.blocks = text_layer_blocks(source, number, with_tables(layer, tables))
                 page_out.method = ExtractionMethod.TEXT_LAYER
-        except (OcrEngineUnavailable, LanguagePackMissing):
-            raise
-        except DoorstepError as exc:
-            page_out.error = to_record(exc, page=number)
-        except (RuntimeError, ValueError) as exc:  # MuPDF errors on a damaged page
-            logger.debug("page %d of %s failed", number, source.path, exc_info=True)
-            page_out.error = to_record(
-                CorruptDocument(f"page {number} cannot be read: {exc}"), page=number
-            )
-        return page_out
 
-    def _ocr(self, page: pymupdf.Page, out: Page, source: Source, cfg: ExtractConfig) -> None:
+        guarded(page_out, source.path, read)
+        return pending[0] if pending and page_out.error is None else page_out
+
+    def _render(self, page: pymupdf.Page, out: Page, cfg: ExtractConfig) -> tuple[np.ndarray, int]:
+        """The page as a greyscale image for OCR, and its resolution."""
         import numpy as np
         import pymupdf
 
@@ -220,7 +133,12 @@ class PdfExtractor:
         area_in2 = max(1.0, (out.width / 72.0) * (out.height / 72.0))
         dpi = int(min(dpi, (100e6 / area_in2) ** 0.5))
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
-        pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width)
+        samples = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+        return np.ascontiguousarray(samples[:, : pix.width]), dpi
+
+    def _ocr(
+        self, pixels: np.ndarray, dpi: int, out: Page, source: Source, cfg: ExtractConfig
+    ) -> None:
         result = ocr_page(
             pixels, source, out.number, cfg, scale=72.0 / dpi, dpi=float(dpi), engine=self.engine
         )

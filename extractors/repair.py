@@ -1,24 +1,27 @@
-"""Page-image measurement and repair before OCR (OpenCV / NumPy).
+"""Page-image repair before OCR (OpenCV / NumPy).
 
 Each repair step is a pure ``ndarray -> ndarray`` function. ``repair_for_ocr``
-measures a page, applies only the steps the measurements call for, and keeps
-the affine transform so OCR boxes can be mapped back to the original page.
+measures a page (:mod:`extractors.measure`), applies only the steps the
+measurements call for, records which on ``ImageMeasurements.repair_steps`` and
+keeps the affine transform (crop, quadrant turn, deskew, rescale) so OCR boxes
+can be mapped back to the original page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from extractors.measure import PageStats, background, contrast, ink_mask, measure_page
 from pipelines.config import ExtractConfig
 from pipelines.model import ImageMeasurements
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["contrast", "ink_mask"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,26 @@ MIN_SKEW_TO_FIX = 0.3
 """Degrees; smaller skew does not hurt Tesseract and is left alone."""
 MAX_SKEW = 8.0
 OSD_MIN_CONFIDENCE = 2.0
+OSD_GLYPH_PX = 24.0
+"""OSD runs on a copy downscaled to about this glyph height (it is slow on big pages)."""
+VERTICAL_TEXT_RATIO = 3.0
+"""``measure.line_direction`` above this: text lines run vertically, the page is turned."""
+MIN_BORDER_FRACTION = 0.01
+MIN_NOISE = 4.0
+"""Grey levels of pixel noise from which the page is smoothed."""
+STRONG_NOISE = 12.0
+FLAT_CONTRAST = 0.6
+UNEVEN_BACKGROUND = 0.03
+MANY_SPECKS = 3.0
+"""Specks per glyph from which tiny components are painted out."""
+SPECK_AREA = 0.015
+"""Specks are components smaller than this share of the squared glyph height."""
+LINE_GLYPHS = 6.0
+"""Lines to remove are at least this many glyph heights long."""
+MIN_GLYPH_PX = 20.0
+TARGET_GLYPH_PX = 28.0
+MAX_UPSCALE = 3.0
+UPSCALE_MAX_PIXELS = 25_000_000
 
 
 class _OrientationSource(Protocol):
@@ -74,14 +97,6 @@ def rotate_small(image: np.ndarray, degrees_ccw: float) -> np.ndarray:
     )
 
 
-def ink_mask(gray: np.ndarray) -> np.ndarray:
-    """Boolean mask of dark (ink) pixels by Otsu's threshold."""
-    import cv2
-
-    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return binary > 0
-
-
 def estimate_skew(gray: np.ndarray) -> float:
     """Skew of text lines in degrees (positive = lines rise to the right).
 
@@ -114,10 +129,95 @@ def estimate_skew(gray: np.ndarray) -> float:
     return round(float(fine), 2)
 
 
-def contrast(gray: np.ndarray) -> float:
-    """Spread between dark and light pixels, in [0, 1]."""
-    lo, hi = np.percentile(gray[::4, ::4], [2, 98])
-    return float(hi - lo) / 255.0
+def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The part of ``image`` inside ``box`` = (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    return np.ascontiguousarray(image[y0:y1, x0:x1])
+
+
+def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
+    """Resize by ``factor`` (cubic up, area down)."""
+    import cv2
+
+    if factor == 1.0:
+        return gray
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+
+
+def normalize_background(gray: np.ndarray, text_height: float = math.nan) -> np.ndarray:
+    """Divide by the paper brightness (uneven light, stains, yellowing, low contrast).
+
+    The paper becomes white everywhere; the ink is then stretched so its darkest
+    percent is black.
+    """
+    import cv2
+
+    bg = background(gray, text_height).astype(np.float32)
+    flat = cv2.divide(gray.astype(np.float32), np.maximum(bg, 1.0), scale=255.0)
+    lo = float(np.percentile(flat[::3, ::3], 0.5))
+    if lo >= 250.0:  # nothing but paper
+        return np.full_like(gray, 255)
+    out = (flat - lo) * (255.0 / (255.0 - lo))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def denoise(gray: np.ndarray, noise: float) -> np.ndarray:
+    """Smooth pixel noise of the measured strength (grey levels), keeping edges."""
+    import cv2
+
+    if noise >= STRONG_NOISE:
+        return cv2.medianBlur(cv2.GaussianBlur(gray, (0, 0), 1.0), 5)
+    return cv2.medianBlur(gray, 3)
+
+
+def despeckle(gray: np.ndarray, max_area: int) -> np.ndarray:
+    """Paint out dark specks (connected components of at most ``max_area`` pixels)."""
+    import cv2
+
+    mask = ink_mask(gray).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    small = np.zeros(n, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] <= max_area
+    if not small.any():
+        return gray
+    out = gray.copy()
+    out[small[labels]] = 255
+    return out
+
+
+def binarize(gray: np.ndarray, window: int = 31, k: float = 0.2) -> np.ndarray:
+    """Sauvola threshold: ink where the pixel is darker than mean * (1 + k (std/128 - 1))."""
+    import cv2
+
+    g = gray.astype(np.float32)
+    win = (window | 1, window | 1)
+    mean = cv2.boxFilter(g, -1, win)
+    sq = cv2.boxFilter(g * g, -1, win)
+    std = np.sqrt(np.maximum(sq - mean * mean, 0))
+    threshold = mean * (1.0 + k * (std / 128.0 - 1.0))
+    return np.where(g > threshold, 255, 0).astype(np.uint8)
+
+
+def line_mask(gray: np.ndarray, min_length: int) -> np.ndarray:
+    """Long thin horizontal and vertical ink runs (table rules, underlines, fax streaks)."""
+    import cv2
+
+    ink = ink_mask(gray).astype(np.uint8) * 255
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, min_length), np.uint8))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((min_length, 1), np.uint8))
+    lines = cv2.bitwise_or(horiz, vert)
+    return cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0 if lines.any() else lines > 0
+
+
+def remove_lines(gray: np.ndarray, min_length: int) -> np.ndarray:
+    """Paint out long horizontal and vertical lines, which make Tesseract drop table rows."""
+    lines = line_mask(gray, min_length)
+    if not lines.any():
+        return gray
+    out = gray.copy()
+    out[lines] = 255
+    return out
 
 
 @dataclass
@@ -126,11 +226,21 @@ class RepairResult:
     measurements: ImageMeasurements
     matrix: np.ndarray = field(default_factory=lambda: np.eye(3))
     """3x3 affine transform from original image pixels to repaired image pixels."""
+    text_height: float = math.nan
+    """Median glyph height in the repaired image, pixels."""
+    orientation_checked: bool = False
 
     def to_original(self, x: float, y: float) -> tuple[float, float]:
         inv = np.linalg.inv(self.matrix)
         ox, oy, _ = inv @ np.array([x, y, 1.0])
         return float(ox), float(oy)
+
+    def apply(self, step: str, image: np.ndarray, matrix: np.ndarray | None = None) -> None:
+        """Record one repair step: its output and (for geometric steps) its transform."""
+        self.image = image
+        if matrix is not None:
+            self.matrix = matrix @ self.matrix
+        self.measurements.repair_steps.append(step)
 
 
 def _quadrant_matrix(degrees_cw: int, w: int, h: int) -> np.ndarray:
@@ -144,33 +254,139 @@ def _quadrant_matrix(degrees_cw: int, w: int, h: int) -> np.ndarray:
     return np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], dtype=float)
 
 
+def _translation(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=float)
+
+
+def _scaling(f: float) -> np.ndarray:
+    # cv2.resize maps pixel centres: x' + 0.5 = (x + 0.5) f
+    return np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5], [0, 0, 1]], dtype=float)
+
+
+def rotate_result(result: RepairResult, degrees_cw: int) -> None:
+    """Turn the repaired image by a quadrant, keeping the transform."""
+    h, w = result.image.shape[:2]
+    result.apply(
+        f"rotate{degrees_cw}",
+        rotate_quadrant(result.image, degrees_cw),
+        _quadrant_matrix(degrees_cw, w, h),
+    )
+    m = result.measurements
+    m.rotation_applied = (m.rotation_applied + degrees_cw) % 360
+
+
+def check_orientation(
+    result: RepairResult, engine: _OrientationSource, timeout_s: float
+) -> int | None:
+    """Ask the engine (Tesseract OSD) which way up the repaired page is; rotate it.
+
+    OSD runs on a copy downscaled to ~24-pixel glyphs (its cost grows with the
+    pixel count). Returns the rotation applied, or None when OSD cannot tell.
+    """
+    result.orientation_checked = True
+    th = result.text_height
+    factor = min(1.0, OSD_GLYPH_PX / th) if th == th else min(1.0, 1600 / max(result.image.shape))
+    found = engine.orientation(rescale(result.image, factor), timeout_s)
+    result.measurements.osd_runs += 1
+    if found is None:
+        return None
+    rotate, confidence = found
+    if rotate and confidence >= OSD_MIN_CONFIDENCE:
+        rotate_result(result, rotate)
+        logger.debug("rotated page by %d° (OSD confidence %.1f)", rotate, confidence)
+        return rotate
+    return 0 if confidence >= OSD_MIN_CONFIDENCE else None
+
+
 def repair_for_ocr(
-    image: np.ndarray, cfg: ExtractConfig, engine: _OrientationSource, *, dpi: float
+    image: np.ndarray,
+    cfg: ExtractConfig,
+    engine: _OrientationSource,
+    *,
+    dpi: float,
+    pixels: bool = True,
 ) -> RepairResult:
-    """Measure and repair a page image; only what the measurements call for."""
+    """Measure and repair a page image; only what the measurements call for.
+
+    With ``pixels=False`` only the geometry is repaired (crop, orientation,
+    skew): the fallback when cleaning up the pixels made the reading worse.
+    """
     import cv2
 
     gray = to_gray(image)
     h, w = gray.shape
-    measurements = ImageMeasurements(width_px=w, height_px=h, dpi=dpi, contrast=contrast(gray))
+    stats = measure_page(gray) if cfg.repair_images else None
+    measurements = ImageMeasurements(width_px=w, height_px=h, dpi=dpi)
     result = RepairResult(image=gray, measurements=measurements)
-    if not cfg.repair_images:
+    if stats is None:
+        measurements.contrast = contrast(gray)
         return result
+    record_stats(measurements, stats)
+    th = stats.text_height
+    result.text_height = th
 
-    found = engine.orientation(gray, cfg.ocr_timeout_s)
-    if found is not None:
-        rotate, confidence = found
-        if rotate and confidence >= OSD_MIN_CONFIDENCE:
-            result.matrix = _quadrant_matrix(rotate, w, h) @ result.matrix
-            result.image = rotate_quadrant(result.image, rotate)
-            measurements.rotation_applied = rotate
-            logger.debug("rotated page by %d° (OSD confidence %.1f)", rotate, confidence)
+    if stats.paper_box is not None and stats.border_fraction >= MIN_BORDER_FRACTION:
+        x0, y0, _, _ = stats.paper_box
+        result.apply("crop", crop(result.image, stats.paper_box), _translation(-x0, -y0))
 
+    if not pixels:
+        stats = dataclasses.replace(
+            stats, noise=0.0, contrast=1.0, background_unevenness=0.0, specks_per_glyph=0.0
+        )
+    if stats.noise >= MIN_NOISE:
+        result.apply("denoise", denoise(result.image, stats.noise))
+    if stats.contrast < FLAT_CONTRAST or stats.background_unevenness >= UNEVEN_BACKGROUND:
+        result.apply("normalize_background", normalize_background(result.image, th))
+    if stats.specks_per_glyph >= MANY_SPECKS and th == th:
+        result.apply("despeckle", despeckle(result.image, max(2, round(SPECK_AREA * th * th))))
+
+    # Geometry is measured on the cleaned page: noise and grey paper fool both.
+    vertical = stats.vertical_text >= VERTICAL_TEXT_RATIO
+    if vertical and check_orientation(result, engine, cfg.ocr_timeout_s) is None:
+        rotate_result(result, 90)  # lines run vertically; OSD could not say which way
     skew = estimate_skew(result.image)
     measurements.skew_degrees = skew
     if abs(skew) >= MIN_SKEW_TO_FIX:
         rh, rw = result.image.shape
         m = cv2.getRotationMatrix2D((rw / 2.0, rh / 2.0), -skew, 1.0)
-        result.matrix = np.vstack([m, [0, 0, 1]]) @ result.matrix
-        result.image = rotate_small(result.image, -skew)
+        result.apply("deskew", rotate_small(result.image, -skew), np.vstack([m, [0, 0, 1]]))
+
+    if th == th:
+        length = max(round(LINE_GLYPHS * th), result.image.shape[1] // 12)
+        if pixels and line_mask(result.image[::2, ::2], max(8, length // 2)).any():
+            result.apply("remove_lines", remove_lines(result.image, length))
+        # Glyph heights of a bilevel (fax) page are those of broken stroke fragments.
+        factor = 1.0
+        if pixels and not is_bilevel(gray):
+            factor = upscale_factor(th, result.image.shape, cfg.max_image_pixels)
+        if factor > 1.0:
+            result.apply(f"rescale{factor:.2f}", rescale(result.image, factor), _scaling(factor))
+            result.text_height = th * factor
     return result
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """True for black-and-white scans (fax, CCITT): nearly every pixel is 0 or 255."""
+    sample = gray[::4, ::4]
+    return float(np.mean((sample == 0) | (sample == 255))) > 0.97
+
+
+def upscale_factor(text_height: float, shape: tuple[int, ...], max_pixels: int) -> float:
+    """How much to enlarge a page whose glyphs are ``text_height`` px tall (1.0: leave it)."""
+    if text_height != text_height or text_height >= MIN_GLYPH_PX:
+        return 1.0
+    factor = min(MAX_UPSCALE, TARGET_GLYPH_PX / text_height)
+    pixels = float(shape[0] * shape[1])
+    factor = min(factor, math.sqrt(min(max_pixels, UPSCALE_MAX_PIXELS) / pixels))
+    return round(factor, 2) if factor > 1.05 else 1.0
+
+
+def record_stats(m: ImageMeasurements, stats: PageStats) -> None:
+    """Copy the measurements onto the page's :class:`ImageMeasurements`."""
+    m.contrast = stats.contrast
+    m.text_height_px = stats.text_height
+    m.noise = stats.noise
+    m.blur = stats.blur
+    m.background_unevenness = stats.background_unevenness
+    m.specks_per_glyph = stats.specks_per_glyph
+    m.border_fraction = stats.border_fraction

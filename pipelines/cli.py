@@ -1,8 +1,10 @@
-"""The ``doorstep`` command line: ``convert`` one file, ``run`` a folder.
+"""The ``doorstep`` command line: ``convert`` one file, ``run`` a folder, ``serve``/``deploy``.
 
 Outcomes map to exit codes in one place (:class:`ExitCode`, :func:`exit_code_for`),
 documented in the README. ``convert`` never imports Prefect; ``run`` does,
-lazily. User errors are one line on stderr; ``--debug`` shows tracebacks.
+lazily, and only when something changed since the last run (an unchanged
+rerun is answered from the state store alone). User errors are one line on
+stderr; ``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from pipelines import __version__
-from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
+from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig
 from pipelines.errors import ConfigError, DoorstepError
 from pipelines.model import Document, Status
 from pipelines.offline import ensure_offline_env
@@ -171,42 +175,112 @@ def convert(
     raise typer.Exit(exit_code_for([doc.status]))
 
 
-def _summary_table(results: list[DocResult], seconds: float) -> Table:
-    docs = [r.document for r in results]
-    pages = sum(len(d.pages) for d in docs)
-    chunks = sum(len(d.chunks) for d in docs)
-    scores = [d.quality.score for d in docs if not math.isnan(d.quality.score)]
+@dataclass(frozen=True)
+class _DocStat:
+    status: Status
+    pages: int
+    chunks: int
+    quality: float | None
+
+
+def _summary_table(
+    stats: list[_DocStat], seconds: float, *, converted: int, reused: int, removed: int
+) -> Table:
+    pages = sum(d.pages for d in stats)
+    scores = [d.quality for d in stats if d.quality is not None and not math.isnan(d.quality)]
     table = Table(title="doorstep run summary", show_header=True)
-    for col in ("docs", "ok", "partial", "failed", "pages", "chunks", "quality", "secs", "pages/s"):
+    columns = ("docs", "new", "same", "gone", "ok", "part", "fail", "pages", "chunks", "qual")
+    for col in (*columns, "secs", "pg/s"):
         table.add_column(col, justify="right")
-    count = {s: sum(1 for d in docs if d.status is s) for s in Status}
+    count = {s: sum(1 for d in stats if d.status is s) for s in Status}
     table.add_row(
-        str(len(docs)),
+        str(len(stats)),
+        str(converted),
+        str(reused),
+        str(removed),
         str(count[Status.OK]),
         str(count[Status.PARTIAL]),
         str(count[Status.FAILED]),
         str(pages),
-        str(chunks),
+        str(sum(d.chunks for d in stats)),
         f"{sum(scores) / len(scores):.3f}" if scores else "-",
         f"{seconds:.1f}",
-        f"{pages / seconds:.2f}" if seconds > 0 else "-",
+        f"{pages / seconds:.2f}" if seconds > 0 and converted else "-",
     )
     return table
+
+
+def _stats(results: list[DocResult]) -> list[_DocStat]:
+    return [
+        _DocStat(r.document.status, len(r.document.pages), len(r.document.chunks), q)
+        for r in results
+        for q in [r.document.quality.score]
+    ]
+
+
+def _up_to_date(
+    folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool
+) -> list[_DocStat] | None:
+    """Without Prefect: the stored stats if nothing changed since the last run, else None."""
+    from pipelines.state import open_state, plan_batch, result_checker
+
+    if not (outdir / ".doorstep" / "state.sqlite").is_file():
+        return None
+    with open_state(outdir) as store:
+        plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        if plan.has_work or not store.combined_current(plan.sources):
+            return None
+        if need_report and not (outdir / "report.html").is_file():
+            return None
+        stored = store.summary(plan.sources)
+    return [_DocStat(d.status, d.pages, d.chunks, d.quality) for d in stored]
+
+
+def _batch_config(**values: Any) -> BatchConfig:
+    try:
+        return BatchConfig(**values)
+    except ValueError as exc:
+        raise ConfigError(f"invalid option: {exc}") from exc
+
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers", "-w", min=0, help="Documents converted in parallel (0 = one per CPU core)."
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=1, help="Seconds allowed per document.")
+]
+MemoryOption = Annotated[
+    int, typer.Option("--memory-mb", min=64, help="Memory cap (RSS, MB) of each worker process.")
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option("--dask-address", help="Run on an existing Dask cluster, e.g. tcp://host:8786."),
+]
 
 
 @app.command()
 def run(
     folder: Annotated[Path, typer.Argument(help="Folder of documents (searched recursively).")],
     outdir: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Documents converted in parallel.")
-    ] = max(1, os.cpu_count() or 1),
+    workers: WorkersOption = 0,
+    timeout: TimeoutOption = 900.0,
+    memory_mb: MemoryOption = 1536,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, max=5, help="Retries after transient failures.")
+    ] = 1,
+    dask_address: DaskOption = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html and artifacts.")
+    ] = True,
     ocr: OcrOption = OcrMode.AUTO,
     lang: LangOption = "eng",
     password: PasswordOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Convert every file under FOLDER into OUTDIR (chunks, pages, manifest, docs/)."""
+    """Convert new and changed files under FOLDER into OUTDIR (incremental; see README)."""
     _setup_logging(debug)
     ensure_offline_env()
     if not folder.is_dir():
@@ -215,14 +289,42 @@ def run(
     try:
         cfg = _config(ocr, lang, password)
         _check_languages(cfg)
+        batch = _batch_config(
+            workers=workers,
+            timeout_s=timeout,
+            memory_mb=memory_mb,
+            retries=retries,
+            dask_address=dask_address,
+            report=report,
+        )
     except DoorstepError as exc:
         raise _usage_error(exc) from None
     if not debug:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+    started = time.perf_counter()
+    try:
+        stored = _up_to_date(folder, outdir, cfg, need_report=report)
+    except DoorstepError as exc:
+        err.print(f"doorstep: {exc.code}: {exc.message} — {exc.hint}", highlight=False)
+        raise typer.Exit(ExitCode.INTERNAL) from None
+    if stored is not None:  # fast path: nothing changed, no Prefect needed
+        err.print(f"doorstep: {outdir} is up to date ({len(stored)} documents unchanged)")
+        Console().print(
+            _summary_table(
+                stored,
+                time.perf_counter() - started,
+                converted=0,
+                reused=len(stored),
+                removed=0,
+            )
+        )
+        raise typer.Exit(exit_code_for(d.status for d in stored))
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from pipelines.flows import list_inputs, run_batch
+    from pipelines.flows import run_batch
+    from pipelines.state import list_inputs
 
     total = len(list_inputs(folder, exclude=outdir))
     with Progress(
@@ -240,9 +342,116 @@ def run(
             if result.document.status is not Status.OK:
                 _report_failure(result.document)
 
-        summary = run_batch(folder, outdir, cfg, workers=workers, progress=on_result)
-    Console().print(_summary_table(summary.results, summary.seconds))
+        try:
+            summary = run_batch(folder, outdir, cfg, progress=on_result, batch=batch)
+        except DoorstepError as exc:
+            err.print(f"doorstep: {exc.code}: {exc.message} — {exc.hint}", highlight=False)
+            raise typer.Exit(ExitCode.INTERNAL) from None
+    for source in summary.removed:
+        err.print(f"doorstep: removed since last run: {source}", highlight=False)
+    Console().print(
+        _summary_table(
+            _stats(summary.results),
+            summary.seconds,
+            converted=len(summary.converted),
+            reused=len(summary.reused),
+            removed=len(summary.removed),
+        )
+    )
     raise typer.Exit(exit_code_for(r.document.status for r in summary.results))
+
+
+def _schedule_options(
+    workers: int, dask_address: str | None, ocr: OcrMode, lang: str, timeout: float, memory: int
+) -> dict[str, Any]:
+    _config(ocr, lang, None)  # validate early
+    _batch_config(workers=workers, dask_address=dask_address, timeout_s=timeout, memory_mb=memory)
+    return {
+        "workers": workers,
+        "dask_address": dask_address,
+        "ocr": str(ocr),
+        "lang": lang,
+        "timeout_s": timeout,
+        "memory_mb": memory,
+    }
+
+
+CronOption = Annotated[
+    str | None, typer.Option("--cron", help="Cron schedule, e.g. '0 2 * * *' (02:00 daily).")
+]
+IntervalOption = Annotated[
+    float | None, typer.Option("--interval", help="Run every this many seconds.")
+]
+NameOption = Annotated[str, typer.Option("--name", help="Deployment name.")]
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Path, typer.Argument(help="Folder to ingest (searched recursively).")],
+    outdir: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
+    cron: CronOption = None,
+    interval: IntervalOption = None,
+    name: NameOption = "doorstep-ingest",
+    workers: WorkersOption = 0,
+    timeout: TimeoutOption = 900.0,
+    memory_mb: MemoryOption = 1536,
+    dask_address: DaskOption = None,
+    ocr: OcrOption = OcrMode.AUTO,
+    lang: LangOption = "eng",
+    debug: DebugOption = False,
+) -> None:
+    """Serve a Prefect deployment that ingests new and changed files of INBOX on a schedule.
+
+    Needs a Prefect server (PREFECT_API_URL); runs until interrupted.
+    """
+    _setup_logging(debug)
+    ensure_offline_env()
+    if not inbox.is_dir():
+        err.print(f"doorstep: not a folder: {inbox}")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        options = _schedule_options(workers, dask_address, ocr, lang, timeout, memory_mb)
+        from pipelines.deploy import check_schedule
+
+        check_schedule(cron, interval)
+    except DoorstepError as exc:
+        raise _usage_error(exc) from None
+    from pipelines.deploy import serve_ingest
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    serve_ingest(inbox, outdir, cron=cron, interval=interval, name=name, **options)
+
+
+@app.command()
+def deploy(
+    inbox: Annotated[Path, typer.Argument(help="Folder to ingest (searched recursively).")],
+    outdir: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
+    cron: CronOption = None,
+    interval: IntervalOption = None,
+    pool: Annotated[str, typer.Option("--pool", help="Prefect work pool name.")] = "default",
+    file: Annotated[Path, typer.Option("--file", help="Where to write the project file.")] = Path(
+        "prefect.yaml"
+    ),
+    name: NameOption = "doorstep-ingest",
+    workers: WorkersOption = 0,
+    timeout: TimeoutOption = 900.0,
+    memory_mb: MemoryOption = 1536,
+    dask_address: DaskOption = None,
+    ocr: OcrOption = OcrMode.AUTO,
+    lang: LangOption = "eng",
+) -> None:
+    """Write a prefect.yaml with a scheduled ingest deployment (then: prefect deploy --all)."""
+    ensure_offline_env()
+    try:
+        options = _schedule_options(workers, dask_address, ocr, lang, timeout, memory_mb)
+        from pipelines.deploy import write_prefect_yaml
+
+        target = write_prefect_yaml(
+            file, inbox, outdir, cron=cron, interval=interval, work_pool=pool, name=name, **options
+        )
+    except DoorstepError as exc:
+        raise _usage_error(exc) from None
+    err.print(f"doorstep: wrote {target}; register it with: prefect deploy --all")
 
 
 @app.callback(invoke_without_command=True)

@@ -53,7 +53,22 @@ class ExtractConfig(_Section):
     )
     ocr_timeout_s: float = Field(default=120.0, gt=0, description="Time limit per OCR call.")
     repair_images: bool = Field(
-        default=True, description="Fix orientation and skew of page images before OCR."
+        default=True,
+        description="Measure page images and repair them before OCR (orientation, skew, "
+        "borders, background, noise, ruling lines, scale).",
+    )
+    page_time_budget_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds per page after which no further OCR alternative is tried "
+        "for a page whose first reading is poor (0: first reading only).",
+    )
+    page_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Pages of one document OCRed in parallel (1 inside a batch; "
+        "a single conversion may use the CPU count).",
     )
 
 
@@ -65,6 +80,46 @@ class CleanConfig(_Section):
     fix_dashes: bool = Field(default=True, description="Unicode dashes to '-' (em dash kept).")
     join_hyphenated: bool = Field(
         default=True, description="Join words split by a hyphen at a line end inside a block."
+    )
+
+
+class LayoutConfig(_Section):
+    """Lines → paragraphs, reading order and element types (sizes in points)."""
+
+    reorder: bool = Field(
+        default=True, description="Put the blocks of each page in reading order (XY-cut)."
+    )
+    reorder_ocr: bool = Field(
+        default=False,
+        description="Also reorder OCR pages (Tesseract's own order is kept by default).",
+    )
+    column_gap: float = Field(
+        default=9.0, gt=0, description="Narrowest vertical gutter between two columns (pt)."
+    )
+    band_gap: float = Field(
+        default=2.0, ge=0, description="Vertical gap between blocks that starts a new band (pt)."
+    )
+    paragraph_gap: float = Field(
+        default=0.75,
+        gt=0,
+        description="A gap between two lines wider than this share of the line height "
+        "starts a new paragraph.",
+    )
+    size_change: float = Field(
+        default=1.25,
+        gt=1,
+        description="Consecutive lines whose font sizes differ by this ratio are split apart.",
+    )
+    join_across_blocks: bool = Field(
+        default=True,
+        description="Join a paragraph (and a word hyphenated at its end) that continues in "
+        "the next block, column or page.",
+    )
+    heading_size: float = Field(
+        default=1.1, gt=1, description="A short block this many times the body size is a heading."
+    )
+    title_size: float = Field(
+        default=1.5, gt=1, description="A block this many times the body size on page 1 is a title."
     )
 
 
@@ -81,12 +136,38 @@ class StructureConfig(_Section):
         le=1,
         description="A margin block repeating on at least this share of pages is furniture.",
     )
+    style_furniture: bool = Field(
+        default=True,
+        description="A short margin block in smaller type than the body and set apart by a gap "
+        "is furniture even when it does not repeat (letterheads, one-page footers).",
+    )
+
+
+class TokenCounter(StrEnum):
+    APPROX = "approx"
+    """Built-in estimate: max(words x 1.33, characters / 4); no tokenizer needed."""
+    TOKENIZER = "tokenizer"
+    """Exact count with a local Hugging Face ``tokenizer.json`` (``tokenizers`` package)."""
 
 
 class ChunkConfig(_Section):
-    max_chars: int = Field(default=1500, ge=100, description="Upper bound on chunk length.")
-    min_chars: int = Field(
-        default=200, ge=0, description="Chunks shorter than this merge into their neighbour."
+    max_tokens: int = Field(default=400, ge=16, description="Token budget of one chunk.")
+    min_tokens: int = Field(
+        default=60,
+        ge=0,
+        description="A chunk smaller than this merges with its neighbour when they share headings.",
+    )
+    overlap_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="Tokens of the previous chunk's end (whole sentences) repeated at the start.",
+    )
+    token_counter: TokenCounter = Field(
+        default=TokenCounter.APPROX, description="How tokens are counted."
+    )
+    tokenizer_path: str | None = Field(
+        default=None,
+        description="Path to a tokenizer.json for --token-counter tokenizer (never downloaded).",
     )
     include_furniture: bool = Field(
         default=False, description="Put headers/footers/page numbers into chunk text."
@@ -115,6 +196,9 @@ class PipelineConfig(BaseModel):
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Extraction.")
     clean: CleanConfig = Field(default_factory=CleanConfig, description="Cleaning.")
+    layout: LayoutConfig = Field(
+        default_factory=LayoutConfig, description="Paragraphs, reading order, element types."
+    )
     structure: StructureConfig = Field(
         default_factory=StructureConfig, description="Headers, footers, page numbers."
     )
@@ -155,7 +239,9 @@ class BatchConfig(BaseModel):
         pattern=r"^(tcp|tls|inproc|ucx)://.+$",
         description="Run on an existing Dask cluster at this scheduler address.",
     )
-    report: bool = Field(default=True, description="Write OUTDIR/report.html and Prefect artifacts.")
+    report: bool = Field(
+        default=True, description="Write OUTDIR/report.html and Prefect artifacts."
+    )
     thumbnails: int = Field(
         default=12, ge=0, le=100, description="Lowest-quality pages shown as thumbnails."
     )

@@ -18,15 +18,28 @@ from pipelines import __version__
 from pipelines.config import PipelineConfig
 from pipelines.errors import DoorstepError, to_record
 from pipelines.model import Document, Page, Status, stable_id
-from pipelines.stages import chunk, clean, mark_furniture, score
+from pipelines.stages import (
+    chunk,
+    classify_elements,
+    clean,
+    join_continuations,
+    mark_furniture,
+    reading_order,
+    score,
+    split_paragraphs,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def run_stages(doc: Document, cfg: PipelineConfig) -> Document:
     """The pure part of the pipeline, in order."""
-    doc = clean(doc, cfg.clean)
+    doc = split_paragraphs(doc, cfg.layout)
+    doc = reading_order(doc, cfg.layout)
     doc = mark_furniture(doc, cfg.structure)
+    doc = classify_elements(doc, cfg.layout)
+    doc = join_continuations(doc, cfg.layout)
+    doc = clean(doc, cfg.clean)
     doc = chunk(doc, cfg.chunk)
     return score(doc, cfg.quality)
 

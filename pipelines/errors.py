@@ -7,14 +7,23 @@
     │   ├── EmptySource             zero-byte file
     │   ├── UnsupportedFormat       no extractor knows this kind of file
     │   ├── EncryptedDocument       needs a password
-    │   └── CorruptDocument         the file is damaged beyond repair
+    │   ├── CorruptDocument         the file is damaged beyond repair
+    │   └── ImageTooLarge           over the pixel limit (decompression-bomb guard)
     ├── ExtractionError             reading content out of a valid document failed
     │   ├── PageExtractionError     one page failed (the document goes on: partial)
     │   └── OcrError                the OCR engine failed
     │       ├── OcrEngineUnavailable    tesseract is not installed
     │       └── LanguagePackMissing     a requested tesseract language is missing
     ├── ConfigError                 the configuration is invalid
-    └── OutputError                 results could not be written
+    ├── OutputError                 results could not be written
+    ├── WorkerError                 the isolated worker converting a document failed
+    │   ├── ResourceLimitExceeded   the worker went over the memory cap (it is recycled)
+    │   ├── DocumentTimeout         the document took longer than the per-document limit
+    │   └── TransientError          may succeed when tried again (retried, bounded)
+    │       ├── WorkerCrashed           the worker process died unexpectedly
+    │       └── TransientIOError        an OS-level error talking to the worker or disk
+    └── StateError                  the batch state store in OUTDIR/.doorstep is unusable
+        └── BatchLocked             another run is writing the same output folder
 
 Each class carries a stable ``code`` and a ``hint`` that tells the user what to
 do. Errors are recorded per document as :class:`pipelines.model.ErrorRecord`
@@ -73,6 +82,11 @@ class CorruptDocument(InputError):
     hint = "The file is damaged; try re-saving it from the application that made it."
 
 
+class ImageTooLarge(InputError):
+    code = "IMAGE_TOO_LARGE"
+    hint = "Raise the limit with --max-image-pixels if the file is trusted."
+
+
 class ExtractionError(DoorstepError):
     code = "EXTRACTION"
 
@@ -103,6 +117,43 @@ class ConfigError(DoorstepError):
 class OutputError(DoorstepError):
     code = "OUTPUT"
     hint = "Check that the output folder is writable and the disk has space."
+
+
+class WorkerError(DoorstepError):
+    code = "WORKER"
+
+
+class ResourceLimitExceeded(WorkerError):
+    code = "RESOURCE_LIMIT"
+    hint = "The document needs more memory than the cap allows: raise --memory-mb or split it."
+
+
+class DocumentTimeout(WorkerError):
+    code = "TIMEOUT"
+    hint = "The document took longer than the per-document limit: raise --timeout."
+
+
+class TransientError(WorkerError):
+    code = "TRANSIENT"
+    hint = "A temporary failure; the next run tries this document again."
+
+
+class WorkerCrashed(TransientError):
+    code = "WORKER_CRASHED"
+
+
+class TransientIOError(TransientError):
+    code = "TRANSIENT_IO"
+
+
+class StateError(DoorstepError):
+    code = "STATE"
+    hint = "Delete OUTDIR/.doorstep to rebuild the state (every file is converted again)."
+
+
+class BatchLocked(StateError):
+    code = "LOCKED"
+    hint = "Another doorstep run is writing this output folder; wait for it to finish."
 
 
 def to_record(exc: BaseException, page: int | None = None) -> ErrorRecord:

@@ -1,19 +1,30 @@
-"""The Prefect orchestration layer: the batch flow and its one task.
+"""The Prefect orchestration layer: the incremental batch flow and its task.
 
-This is the only module that imports Prefect. It wraps the Prefect-free
-:func:`pipelines.convert.convert` thinly: one task per input file, run in
-parallel by a task runner, then the combined outputs are rebuilt from the
-per-document results. Every input file yields exactly one result, whatever
-happens to it.
+Prefect is imported here and in :mod:`pipelines.deploy` only. The flow
+
+1. locks OUTDIR and plans against the state store (:mod:`pipelines.state`):
+   unchanged files are not submitted at all, so they cost no task overhead;
+2. converts the changed and new files in parallel, one task per file, each in
+   an isolated worker process with a timeout and a memory cap
+   (:mod:`pipelines.isolation`), on a thread task runner (local) or a Dask
+   cluster (``dask_address``);
+3. writes each result (``docs/``, ``documents/<source>.json``) atomically as it
+   arrives, then records it in the store — so a run killed at any point loses
+   at most the documents in flight;
+4. forgets removed files, rebuilds the combined outputs from the stored
+   results, and writes ``report.html`` plus Prefect artifacts.
+
+:func:`run_batch` is what ``doorstep run`` calls; :func:`ingest_flow` is the
+deployable entry point (JSON parameters only) that ``doorstep serve`` and
+``doorstep deploy`` schedule.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,64 +34,117 @@ ensure_offline_env()
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.futures import as_completed  # noqa: E402
+from prefect.futures import PrefectFuture, as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from pipelines.config import PipelineConfig  # noqa: E402
-from pipelines.convert import convert  # noqa: E402
-from pipelines.errors import to_record  # noqa: E402
+from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig  # noqa: E402
+from pipelines.errors import DoorstepError, OutputError, to_record  # noqa: E402
+from pipelines.isolation import Limits, convert_isolated, prewarm  # noqa: E402
 from pipelines.model import Document, Status, stable_id  # noqa: E402
-from pipelines.outputs import DocResult, write_combined, write_document_files  # noqa: E402
+from pipelines.outputs import (  # noqa: E402
+    DocResult,
+    load_result,
+    remove_document_files,
+    write_combined_sorted,
+    write_document_files,
+)
+from pipelines.report import ReportData, RunInfo, markdown_summary, table_rows  # noqa: E402
+from pipelines.report import write_report as write_html_report  # noqa: E402
+from pipelines.state import (  # noqa: E402
+    InputFile,
+    StateStore,
+    list_inputs,
+    open_state,
+    plan_batch,
+    remove_stale_temp_files,
+    result_checker,
+)
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["BatchSummary", "batch_flow", "ingest_flow", "list_inputs", "run_batch"]
 
 ProgressHook = Callable[[DocResult], None]
 
 
 @dataclass(frozen=True)
 class BatchSummary:
+    """What one run did. ``results`` holds every current document (converted or reused)."""
+
     results: list[DocResult]
     seconds: float
+    converted: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.document.status is status)
 
 
-def list_inputs(folder: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
-    """Every file under ``folder`` (sorted; symlinked folders not followed), with
-    its path relative to ``folder``. ``exclude`` (the output folder) is skipped."""
-    excluded = exclude.resolve() if exclude is not None else None
-    found: list[tuple[Path, str]] = []
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        root_path = Path(root)
-        dirs[:] = sorted(
-            d for d in dirs if excluded is None or (root_path / d).resolve() != excluded
-        )
-        for name in sorted(files):
-            path = root_path / name
-            found.append((path, path.relative_to(folder).as_posix()))
-    return found
+@task(name="convert-document", cache_policy=NO_CACHE, task_run_name="convert {source}")
+def convert_task(
+    path: Path, source: str, sha256: str, cfg: PipelineConfig, limits: Limits
+) -> tuple[DocResult, float]:
+    """Convert one file in an isolated worker; never raises. Returns the result and
+    the worker's peak RSS in MB."""
+    outcome = convert_isolated(path, source, cfg, limits, sha256=sha256)
+    return DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb
 
 
-def convert_one(path: Path, source: str, cfg: PipelineConfig, outdir: Path) -> DocResult:
-    """Convert one file and write its per-document outputs; never raises."""
-    start = time.perf_counter()
-    doc = convert(path, cfg, source_name=source)
-    result = DocResult(source=source, document=doc, seconds=time.perf_counter() - start)
+def _crashed(item: InputFile, exc: BaseException) -> DocResult:
+    doc = Document(
+        id=stable_id("crashed", item.source),
+        source=item.source,
+        sha256=item.sha256,
+        status=Status.FAILED,
+        errors=[to_record(exc)],
+    )
+    return DocResult(source=item.source, document=doc, seconds=0.0)
+
+
+def _store_result(
+    outdir: Path, store: StateStore, result: DocResult, input_sha256: str
+) -> DocResult:
+    """Write a fresh result's files, then record it (in that order: see module doc)."""
     try:
         write_document_files(outdir, result)
-    except Exception as exc:  # an unwritable name must not lose the document
-        logger.warning("cannot write outputs for %s: %s", source, exc)
+        store.record(result.document, result.seconds, input_sha256=input_sha256)
+        return result
+    except (OutputError, OSError) as exc:  # an unwritable name must not lose the document
+        logger.warning("cannot write outputs for %s: %s", result.source, exc)
+        err = exc if isinstance(exc, DoorstepError) else OutputError(str(exc))
+        doc = result.document
         failed = doc.model_copy(
-            update={"status": Status.FAILED, "errors": [*doc.errors, to_record(exc)]}
+            update={"status": Status.FAILED, "errors": [*doc.errors, to_record(err)]}
         )
-        result = DocResult(source=source, document=failed, seconds=result.seconds)
-    return result
+        kept = DocResult(result.source, failed, result.seconds)
+        store.record(failed, result.seconds, input_sha256=input_sha256, inline=True)
+        return kept
 
 
-@task(name="convert-document", cache_policy=NO_CACHE, task_run_name="convert {source}")
-def convert_task(path: Path, source: str, cfg: PipelineConfig, outdir: Path) -> DocResult:
-    return convert_one(path, source, cfg, outdir)
+def _stored_results(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
+    """Every current document, from its stored result, in source order."""
+    for source in sources:
+        inline = store.inline_json(source)
+        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+        yield DocResult(source, doc, store.seconds(source))
+
+
+def _artifacts(data: ReportData, info: RunInfo) -> None:
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    try:
+        create_markdown_artifact(
+            markdown=markdown_summary(data, info),
+            key="doorstep-run-report",
+            description="doorstep batch summary",
+        )
+        create_table_artifact(
+            table=table_rows(data), key="doorstep-documents", description="slowest documents"
+        )
+    except Exception as exc:  # the report is advisory; never fail a batch for it
+        logger.warning("cannot create Prefect artifacts: %s", exc)
 
 
 @flow(name="doorstep-batch", log_prints=False, validate_parameters=False)
@@ -89,32 +153,91 @@ def batch_flow(
     outdir: Path,
     cfg: PipelineConfig,
     progress: ProgressHook | None = None,
+    batch: BatchConfig | None = None,
 ) -> BatchSummary:
-    """Convert every file under ``folder`` into ``outdir``."""
+    """Convert every new or changed file under ``folder`` into ``outdir``."""
+    batch = batch or BatchConfig()
+    limits = Limits.from_batch(batch)
     start = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
-    inputs = list_inputs(folder, exclude=outdir)
-    futures = [convert_task.submit(path, source, cfg, outdir) for path, source in inputs]
-    by_future = {id(f): src for f, (_p, src) in zip(futures, inputs, strict=True)}
-    results: list[DocResult] = []
-    for fut in as_completed(futures):
-        try:
-            result = fut.result()
-        except Exception as exc:  # the task itself crashed: still account for the file
-            source = by_future[id(fut)]
-            doc = Document(
-                id=stable_id("crashed", source),
-                source=source,
-                sha256="",
-                status=Status.FAILED,
-                errors=[to_record(exc)],
-            )
-            result = DocResult(source=source, document=doc, seconds=0.0)
-        results.append(result)
+    with open_state(outdir) as store:
+        remove_stale_temp_files(outdir)
+        plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        logger.info(
+            "%d files: %d to convert, %d unchanged, %d removed",
+            len(plan.sources),
+            len(plan.todo),
+            len(plan.reused),
+            len(plan.removed),
+        )
+        if plan.todo and batch.dask_address is None:
+            prewarm(min(len(plan.todo), batch.effective_workers()))
+        futures: dict[PrefectFuture[tuple[DocResult, float]], InputFile] = {
+            convert_task.submit(item.path, item.source, item.sha256, cfg, limits): item
+            for item in plan.todo
+        }
+        peak = 0.0
+        for fut in as_completed(list(futures)):
+            item = futures[fut]
+            try:
+                fresh, rss = fut.result()
+                peak = max(peak, rss)
+            except Exception as exc:  # the task itself crashed: still account for the file
+                fresh = _crashed(item, exc)
+            result = _store_result(outdir, store, fresh, item.sha256)
+            if progress is not None:
+                progress(result)
+        for source in plan.removed:
+            remove_document_files(outdir, source)
+            store.forget(source)
+        data = ReportData()
+        results: list[DocResult] = []
+
+        def observe(result: DocResult) -> None:
+            data.add(result)
+            results.append(result)
+
+        fingerprint = store.fingerprint(plan.sources)
+        if store.combined_current(plan.sources) and not plan.has_work:
+            for r in _stored_results(outdir, store, plan.sources):
+                observe(r)
+        else:
+            write_combined_sorted(outdir, _stored_results(outdir, store, plan.sources), observe)
+            store.set_combined_fingerprint(fingerprint)
         if progress is not None:
-            progress(result)
-    write_combined(outdir, results)
-    return BatchSummary(results=results, seconds=time.perf_counter() - start)
+            converted = {i.source for i in plan.todo}
+            for r in results:
+                if r.source not in converted:
+                    progress(r)
+        info = RunInfo(
+            folder=str(folder),
+            converted=len(plan.todo),
+            reused=len(plan.reused),
+            removed=plan.removed,
+            seconds=time.perf_counter() - start,
+        )
+        if batch.report:
+            if plan.has_work or not (outdir / "report.html").is_file():
+                write_html_report(outdir, folder, data, info, thumbnails=batch.thumbnails)
+            _artifacts(data, info)
+    return BatchSummary(
+        results=results,
+        seconds=time.perf_counter() - start,
+        converted=[i.source for i in plan.todo],
+        reused=plan.reused,
+        removed=plan.removed,
+        peak_rss_mb=peak,
+    )
+
+
+def make_task_runner(batch: BatchConfig) -> Any:
+    """Threads locally (the CPU work runs in worker processes), or a Dask cluster."""
+    if batch.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=batch.dask_address)
+    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=batch.effective_workers())
+    return runner
 
 
 def run_batch(
@@ -122,11 +245,39 @@ def run_batch(
     outdir: Path,
     cfg: PipelineConfig,
     *,
-    workers: int,
+    workers: int = 0,
     progress: ProgressHook | None = None,
+    batch: BatchConfig | None = None,
 ) -> BatchSummary:
-    """Run the batch flow with ``workers`` parallel tasks."""
-    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, workers))
-    configured = batch_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
-    summary: BatchSummary = configured(folder, outdir, cfg, progress)
+    """Run the batch flow; ``workers`` (when given) overrides ``batch.workers``."""
+    batch = batch or BatchConfig()
+    if workers:
+        batch = batch.model_copy(update={"workers": workers})
+    configured = batch_flow.with_options(task_runner=make_task_runner(batch))
+    summary: BatchSummary = configured(folder, outdir, cfg, progress, batch)
     return summary
+
+
+@flow(name="doorstep-ingest", log_prints=False)
+def ingest_flow(
+    folder: str,
+    outdir: str,
+    workers: int = 0,
+    dask_address: str | None = None,
+    ocr: str = "auto",
+    lang: str = "eng",
+    timeout_s: float = 900.0,
+    memory_mb: int = 1536,
+) -> dict[str, Any]:
+    """Deployable entry point: ingest new and changed files of ``folder`` into ``outdir``."""
+    cfg = PipelineConfig(extract=ExtractConfig(ocr=OcrMode(ocr), languages=lang))
+    batch = BatchConfig(
+        workers=workers, dask_address=dask_address, timeout_s=timeout_s, memory_mb=memory_mb
+    )
+    summary = run_batch(Path(folder), Path(outdir), cfg, batch=batch)
+    return {
+        "documents": len(summary.results),
+        "converted": summary.converted,
+        "removed": summary.removed,
+        "failed": summary.count(Status.FAILED),
+    }

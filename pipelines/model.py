@@ -167,6 +167,51 @@ class ImageMeasurements(_Model):
     skew_degrees: Score = math.nan
     contrast: Score = math.nan
     text_height_px: Score = math.nan
+    noise: Score = Field(
+        default=math.nan, description="Pixel noise, standard deviation in grey levels."
+    )
+    blur: Score = Field(
+        default=math.nan, description="Variance of the Laplacian (sharpness; small = blurred)."
+    )
+    background_unevenness: Score = Field(
+        default=math.nan, description="Spread of the paper brightness relative to its median."
+    )
+    specks_per_glyph: Score = Field(
+        default=math.nan, description="Tiny dark components (dust, pepper) per glyph."
+    )
+    border_fraction: Score = Field(
+        default=math.nan, description="Share of the image outside the paper (dark borders)."
+    )
+    repair_steps: list[str] = Field(
+        default_factory=list,
+        description="Repairs applied before OCR, in order, e.g. crop, deskew, rescale2.00.",
+    )
+    ocr_path: str = Field(
+        default="", description="The OCR attempt whose text was kept, e.g. 'psm3 > binarised'."
+    )
+    ocr_attempts: int = Field(default=0, description="OCR passes run on the page.")
+    osd_runs: int = Field(default=0, description="Orientation detection (OSD) calls.")
+
+
+class TextLine(_Model):
+    """One printed line of a block, with its box and (when known) its font."""
+
+    text: str
+    bbox: BBox | None = None
+    font_size: Score = Field(default=math.nan, description="Font size in points; NaN if unknown.")
+    bold: bool = False
+
+
+class TableCell(_Model):
+    """One cell of a table block (0-based row and column)."""
+
+    row: int
+    col: int
+    text: str
+    bbox: BBox | None = None
+    row_span: int = 1
+    col_span: int = 1
+    header: bool = Field(default=False, description="The cell is in a header row.")
 
 
 class Block(_Model):
@@ -180,6 +225,14 @@ class Block(_Model):
     confidence: Score = Field(default=math.nan, description="Mean OCR confidence; NaN if not OCR.")
     extractor: str
     words: list[Word] = Field(default_factory=list)
+    lines: list[TextLine] = Field(
+        default_factory=list, description="Printed lines with boxes, before unwrapping."
+    )
+    font_size: Score = Field(
+        default=math.nan, description="Dominant font size (pt); NaN if unknown."
+    )
+    bold: bool = Field(default=False, description="Most of the block is set in bold.")
+    cells: list[TableCell] = Field(default_factory=list, description="Cells of a TABLE block.")
 
 
 class Page(_Model):
@@ -219,9 +272,19 @@ class Chunk(_Model):
     headings: list[str] = Field(default_factory=list)
     blocks: list[BlockRef] = Field(default_factory=list)
     element_types: list[ElementType] = Field(default_factory=list)
-    char_start: int = Field(description="Offset of the chunk's first block in Document.text().")
-    char_end: int
+    char_start: int = Field(
+        description="Offset in Document.text() where the chunk's own text starts (-1: none)."
+    )
+    char_end: int = Field(description="Offset in Document.text() where its own text ends.")
+    overlap_chars: int = Field(
+        default=0, description="Leading characters of text repeated from the previous chunk."
+    )
+    tokens: int = Field(default=0, description="Token count of text (see ChunkConfig).")
+    source: str = ""
+    sha256: str = ""
     extractors: list[str] = Field(default_factory=list)
+    pipeline_version: str = ""
+    config_hash: str = ""
     quality: QualityScores = Field(default_factory=QualityScores)
 
 

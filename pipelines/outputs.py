@@ -3,6 +3,12 @@
 All files are written atomically (temporary file in the same folder, then
 rename), and every output path is checked to stay inside the output folder,
 whatever the input file names are.
+
+The per-document result ``documents/<source>.json`` is the unit of work of a
+batch: the combined outputs (``chunks.jsonl``, ``chunks.parquet``,
+``pages.parquet``, ``manifest.csv``) are always rebuilt from those results,
+in source order, so they depend only on the results and never on how, in
+what order or in how many attempts the batch ran.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import OutputError
+from pipelines.interop import to_langchain, to_unstructured
 from pipelines.model import Block, Chunk, Document, ElementType, Layer, Page
 
 MANIFEST_COLUMNS = [
@@ -72,6 +79,8 @@ def chunk_row(doc: Document, c: Chunk) -> dict[str, Any]:
         ],
         "char_start": c.char_start,
         "char_end": c.char_end,
+        "overlap_chars": c.overlap_chars,
+        "tokens": c.tokens,
         "quality": _num(c.quality.score),
         "grade": str(c.quality.grade),
         "quality_reasons": [str(r) for r in c.quality.reasons],
@@ -174,7 +183,14 @@ def to_json(doc: Document) -> str:
     return doc.model_dump_json(indent=2) + "\n"
 
 
-RENDERERS = {"jsonl": to_jsonl, "json": to_json, "md": to_markdown, "text": to_text}
+RENDERERS = {
+    "jsonl": to_jsonl,
+    "json": to_json,
+    "md": to_markdown,
+    "text": to_text,
+    "unstructured": to_unstructured,
+    "langchain": to_langchain,
+}
 
 
 # --------------------------------------------------------------------------- files
@@ -244,11 +260,50 @@ def write_document_files(outdir: Path, result: DocResult) -> None:
     write_atomic(safe_join(outdir / "documents", result.source, ".json"), to_json(doc))
 
 
-def write_combined(outdir: Path, results: Iterable[DocResult]) -> None:
+def result_path(outdir: Path, source: str) -> Path:
+    """Where the stored per-document result of ``source`` lives."""
+    return safe_join(outdir / "documents", source, ".json")
+
+
+def load_result(outdir: Path, source: str) -> Document:
+    """The stored per-document result of ``source``."""
+    return Document.model_validate_json(result_path(outdir, source).read_bytes())
+
+
+def remove_document_files(outdir: Path, source: str) -> None:
+    """Delete the per-document outputs of a source that disappeared."""
+    for folder, suffix in (("docs", ".md"), ("docs", ".txt"), ("documents", ".json")):
+        try:
+            safe_join(outdir / folder, source, suffix).unlink(missing_ok=True)
+        except (OutputError, OSError) as exc:
+            raise OutputError(f"cannot remove outputs of {source!r}: {exc}") from exc
+
+
+def write_combined(
+    outdir: Path,
+    results: Iterable[DocResult],
+    observe: Callable[[DocResult], None] | None = None,
+) -> None:
     """The combined outputs, rebuilt from all per-document results (sorted by source)."""
-    ordered = sorted(results, key=lambda r: r.source)
-    chunk_rows = [chunk_row(r.document, c) for r in ordered for c in r.document.chunks]
-    page_rows = [page_row(r.document, p) for r in ordered for p in r.document.pages]
+    write_combined_sorted(outdir, sorted(results, key=lambda r: r.source), observe)
+
+
+def write_combined_sorted(
+    outdir: Path,
+    ordered: Iterable[DocResult],
+    observe: Callable[[DocResult], None] | None = None,
+) -> None:
+    """As :func:`write_combined` for results already in source order, consumed lazily
+    (one document in memory at a time); ``observe`` sees each result."""
+    chunk_rows: list[dict[str, Any]] = []
+    page_rows: list[dict[str, Any]] = []
+    manifest: list[dict[str, Any]] = []
+    for r in ordered:
+        chunk_rows.extend(chunk_row(r.document, c) for c in r.document.chunks)
+        page_rows.extend(page_row(r.document, p) for p in r.document.pages)
+        manifest.append(manifest_row(r))
+        if observe is not None:
+            observe(r)
     write_atomic(
         outdir / "chunks.jsonl",
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk_rows),
@@ -258,6 +313,6 @@ def write_combined(outdir: Path, results: Iterable[DocResult]) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for r in ordered:
-        writer.writerow(manifest_row(r))
+    for row in manifest:
+        writer.writerow(row)
     write_atomic(outdir / "manifest.csv", buf.getvalue())

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from fixtures.generate import GROUNDTRUTH_DIR
-from pipelines.config import ChunkConfig, PipelineConfig, QualityConfig, StructureConfig
+from pipelines.config import (
+    ChunkConfig,
+    PipelineConfig,
+    QualityConfig,
+    StructureConfig,
+    TokenCounter,
+)
 from pipelines.convert import run_stages
 from pipelines.model import (
     BBox,
@@ -105,7 +111,7 @@ def test_headings_become_chunk_boundaries_with_paths() -> None:
     for c in doc.chunks:
         assert c.headings, c.text[:60]
         assert c.page_start <= c.page_end
-        assert len(c.text) <= PipelineConfig().chunk.max_chars
+        assert c.tokens <= PipelineConfig().chunk.max_tokens
     starts = {c.text.split("\n\n")[0] for c in doc.chunks}
     assert any(h in starts for h in headings)
 
@@ -120,11 +126,11 @@ def test_chunk_offsets_point_into_document_text() -> None:
 
 def test_chunks_respect_the_size_limit_and_never_split_words() -> None:
     doc = run_stages(
-        load("scanned_report.pdf"), PipelineConfig(chunk=ChunkConfig(max_chars=300, min_chars=0))
+        load("scanned_report.pdf"), PipelineConfig(chunk=ChunkConfig(max_tokens=70, min_tokens=0))
     )
     words = set(doc.text().split())
     for c in doc.chunks:
-        assert len(c.text) <= 300
+        assert c.tokens <= 70
         for w in c.text.split():
             assert w in words, w
 
@@ -219,3 +225,75 @@ def test_quality_orders_clean_above_garbled_text() -> None:
     bad = score(chunk(clean(garbled, cfg.clean), cfg.chunk), cfg.quality)
     assert bad.quality.score < good.quality.score - 0.3
     assert ReasonCode.GARBLED_TEXT_LAYER in bad.pages[0].quality.reasons
+
+
+def test_token_budget_and_overlap() -> None:
+    cfg = PipelineConfig(chunk=ChunkConfig(max_tokens=80, min_tokens=0, overlap_tokens=25))
+    doc = run_stages(load("born_digital_report.pdf"), cfg)
+    text = doc.text()
+    with_overlap = [c for c in doc.chunks if c.overlap_chars]
+    assert with_overlap, "no chunk carried overlap"
+    for c in doc.chunks:
+        assert c.tokens <= 80 or ElementType.TABLE in c.element_types
+        own = c.text[c.overlap_chars :]
+        assert (
+            text[c.char_start : c.char_start + len(own.split("\n\n")[0])] == (own.split("\n\n")[0])
+        )
+    for prev, c in zip(doc.chunks, doc.chunks[1:], strict=False):
+        if c.overlap_chars:
+            repeated = c.text[: c.overlap_chars].strip()
+            assert prev.text.replace("\n\n", " ").endswith(repeated)
+
+
+def test_chunks_carry_provenance() -> None:
+    doc = run_stages(load("scanned_report.pdf"), PipelineConfig())
+    for c in doc.chunks:
+        assert (c.source, c.sha256, c.doc_id) == (doc.source, doc.sha256, doc.id)
+        assert c.pipeline_version == doc.pipeline_version and c.config_hash == doc.config_hash
+        assert c.blocks and all(r.bbox is not None for r in c.blocks)
+        assert c.extractors == ["tesseract"]
+
+
+def test_exact_token_counting_with_a_local_tokenizer(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(
+        [load("memo.docx").text()], trainers.WordLevelTrainer(special_tokens=["[UNK]"])
+    )
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    cfg = ChunkConfig(
+        max_tokens=40, min_tokens=0, token_counter=TokenCounter.TOKENIZER, tokenizer_path=str(path)
+    )
+    doc = chunk(clean(load("memo.docx"), PipelineConfig().clean), cfg)
+    for c in doc.chunks:
+        assert c.tokens == len(tok.encode(c.text, add_special_tokens=False).ids)
+        assert c.tokens <= 40 or ElementType.TABLE in c.element_types
+
+
+def test_missing_tokenizer_file_is_a_config_error() -> None:
+    from pipelines.errors import ConfigError
+
+    cfg = ChunkConfig(token_counter=TokenCounter.TOKENIZER, tokenizer_path="/nonexistent.json")
+    with pytest.raises(ConfigError):
+        chunk(load("memo.docx"), cfg)
+
+
+def test_table_rows_are_never_split() -> None:
+    doc = load("memo.docx")
+    table = next(b for b in doc.blocks() if b.type is ElementType.TABLE)
+    rows = set(table.text.split("\n"))
+    small = chunk(clean(doc, PipelineConfig().clean), ChunkConfig(max_tokens=16, min_tokens=0))
+    for c in small.chunks:
+        if ElementType.TABLE in c.element_types:
+            for line in c.text.split("\n\n")[-1].split("\n"):
+                assert line in rows
+
+
+def test_no_chunk_is_only_headings() -> None:
+    for name in NAMES:
+        doc = run_stages(load(name), PipelineConfig())
+        for c in doc.chunks:
+            assert set(c.element_types) - {ElementType.HEADING, ElementType.TITLE}, c.text

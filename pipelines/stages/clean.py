@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import cache
 
 from pipelines.config import CleanConfig
 from pipelines.model import Block, Document, ElementType
@@ -94,34 +96,59 @@ def document_vocabulary(texts: list[str]) -> frozenset[str]:
     return frozenset(vocab)
 
 
-def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
-    """Join a word broken by a hyphen at a line end, on evidence.
+@cache
+def _zipf_source() -> Callable[[str], float]:
+    """Word frequency on the Zipf scale (0 = unknown, 3 = once per million words...).
 
-    The document's own spelling decides first ("well-known" written elsewhere
-    keeps the hyphen, "something" written elsewhere joins). Without it: a break
-    whose halves are both words ("well-" / "known") or whose head is a single
-    letter ("n-" / "octanal") is a real hyphen; a break whose joined form is a
-    word, or whose halves are not words ("capabili-" / "ties"), is joined.
+    wordfreq's English list ships inside the package (nothing is downloaded);
+    without it, a word of the unstructured word list counts as 4.
     """
-    words = english_words()
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - wordfreq is a dependency
+        words = english_words()
+        return lambda w: 4.0 if w in words else 0.0
+    return lambda w: float(zipf_frequency(w, "en"))
 
-    def fix(m: re.Match[str]) -> str:
-        head, tail = m.group(1), m.group(2)
-        joined = head + tail
-        low_head, low_tail, low_joined = head.lower(), tail.lower(), joined.lower()
-        if f"{low_head}-{low_tail}" in vocabulary:
-            return f"{head}-{tail}"
-        if low_joined in vocabulary:
-            return joined
-        if len(head) == 1 or (
-            len(head) > 1 and len(tail) > 1 and low_head in words and low_tail in words
-        ):
-            return f"{head}-{tail}"
-        if low_joined in words or tail[:1].islower():
-            return joined
-        return f"{head}-{tail}"
 
-    return _HYPHEN_BREAK_RE.sub(fix, text)
+def zipf(word: str) -> float:
+    """How common ``word`` is in English, on the Zipf scale (0 = not a word)."""
+    return _zipf_source()(word.lower())
+
+
+def dehyphenate_pair(head: str, tail: str, vocabulary: frozenset[str] = frozenset()) -> str:
+    """The word printed as ``head-`` at a line end and ``tail`` on the next line.
+
+    Evidence, in order: the document's own spelling ("well-known" written
+    elsewhere keeps the hyphen, "something" joins); a one-letter or numeric
+    part ("n-octanal", "COVID-19") or a capitalised tail ("Jean-Pierre") keeps
+    it; a joined form that is a common word ("capabilities", "relationship")
+    joins unless it is much rarer than its two halves ("by-product",
+    "so-called"); two real words stay hyphenated; fragments that are no words
+    ("capabili", "ties") join.
+    """
+    joined, kept = head + tail, f"{head}-{tail}"
+    low_head, low_tail, low_joined = head.lower(), tail.lower(), joined.lower()
+    if f"{low_head}-{low_tail}" in vocabulary:
+        return kept
+    if low_joined in vocabulary:
+        return joined
+    if len(head) == 1 or head[-1:].isdigit() or tail[:1].isdigit() or tail[:1].isupper():
+        return kept
+    z_joined, z_head, z_tail = zipf(low_joined), zipf(low_head), zipf(low_tail)
+    weaker_half = min(z_head, z_tail)
+    if z_joined >= 2.5 and (weaker_half < 3.0 or z_joined >= weaker_half - 1.0):
+        return joined
+    if z_head >= 3.0 and z_tail >= 3.0:
+        return kept
+    return joined
+
+
+def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
+    """Join words broken by a hyphen at a line end, on evidence (:func:`dehyphenate_pair`)."""
+    return _HYPHEN_BREAK_RE.sub(
+        lambda m: dehyphenate_pair(m.group(1), m.group(2), vocabulary), text
+    )
 
 
 def unwrap_lines(text: str) -> str:

@@ -1,0 +1,235 @@
+"""PDF text layer → blocks, with lines, fonts and tables (PyMuPDF).
+
+This module owns reading a born-digital page: every text block keeps its
+printed lines (box, font size, bold) so the layout stages can reason about
+geometry, and ruled tables found by PyMuPDF's table finder
+(``page.find_tables()``) become one TABLE block each, with its cells. Text
+blocks inside a table are replaced by the table block. Element types here
+are only a first guess from font size; ``pipelines.stages.elements`` decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from extractors.base import Source, make_block
+from pipelines.model import BBox, Block, ElementType, TableCell, TextLine
+
+if TYPE_CHECKING:
+    import pymupdf
+
+logger = logging.getLogger(__name__)
+
+EXTRACTOR_NAME = "pymupdf"
+_BOLD_FLAG = 16
+_MIN_TABLE_CELLS = 4
+
+
+@dataclass(frozen=True)
+class TextLayerLine:
+    text: str
+    bbox: tuple[float, float, float, float]
+    size: float
+    bold: bool
+
+
+@dataclass(frozen=True)
+class TextLayerBlock:
+    text: str
+    bbox: tuple[float, float, float, float]
+    size: float
+    """Largest font size in the block."""
+    bold: bool
+    lines: tuple[TextLayerLine, ...] = ()
+    cells: tuple[TableCell, ...] = field(default=())
+    """Set for a table found by the table finder; ``text`` is then tab/newline separated."""
+
+
+def _is_bold(span: dict[str, Any]) -> bool:
+    return (
+        bool(int(span.get("flags", 0)) & _BOLD_FLAG) or "bold" in str(span.get("font", "")).lower()
+    )
+
+
+def _line(line: dict[str, Any]) -> TextLayerLine | None:
+    spans = line.get("spans", [])
+    text = "".join(str(s.get("text", "")) for s in spans).strip()
+    if not text:
+        return None
+    sizes: list[float] = []
+    chars = bold = 0
+    for s in spans:
+        n = len(str(s.get("text", "")).strip())
+        if n:
+            sizes.append(float(s.get("size", 0.0)))
+            chars += n
+            bold += n if _is_bold(s) else 0
+    x0, y0, x1, y1 = line["bbox"]
+    return TextLayerLine(
+        text=text,
+        bbox=(float(x0), float(y0), float(x1), float(y1)),
+        size=max(sizes) if sizes else 0.0,
+        bold=chars > 0 and bold / chars > 0.6,
+    )
+
+
+def read_text_layer(page: pymupdf.Page) -> list[TextLayerBlock]:
+    """Text blocks of a page's text layer, with their lines and dominant font."""
+    data: dict[str, Any] = page.get_text("dict", sort=True)
+    out: list[TextLayerBlock] = []
+    for blk in data.get("blocks", []):
+        if blk.get("type") != 0:
+            continue
+        lines = [ln for ln in (_line(raw) for raw in blk.get("lines", [])) if ln is not None]
+        if not lines:
+            continue
+        chars = sum(len(ln.text) for ln in lines)
+        bold_chars = sum(len(ln.text) for ln in lines if ln.bold)
+        x0, y0, x1, y1 = blk["bbox"]
+        out.append(
+            TextLayerBlock(
+                text="\n".join(ln.text for ln in lines),
+                bbox=(float(x0), float(y0), float(x1), float(y1)),
+                size=max(ln.size for ln in lines),
+                bold=chars > 0 and bold_chars / chars > 0.6,
+                lines=tuple(lines),
+            )
+        )
+    return out
+
+
+def _inside(inner: tuple[float, float, float, float], outer: tuple[float, ...]) -> bool:
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] - 1 <= cx <= outer[2] + 1 and outer[1] - 1 <= cy <= outer[3] + 1
+
+
+def _table_block(table: Any) -> TextLayerBlock | None:
+    """One table of the finder as a block with cells (None when it is not a real table)."""
+    rows: list[list[str | None]] = table.extract()
+    cells: list[TableCell] = []
+    boxes = [row.cells for row in table.rows]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                continue  # covered by a spanning cell
+            box = boxes[r][c] if r < len(boxes) and c < len(boxes[r]) else None
+            text = " ".join(str(value).split())
+            cells.append(
+                TableCell(
+                    row=r,
+                    col=c,
+                    text=text,
+                    bbox=BBox(x0=box[0], y0=box[1], x1=box[2], y1=box[3]) if box else None,
+                    header=r == 0,
+                )
+            )
+    if len(cells) < _MIN_TABLE_CELLS or table.col_count < 2:
+        return None
+    text = "\n".join(
+        "\t".join(" ".join(str(v or "").split()) for v in row) for row in rows if any(row)
+    )
+    x0, y0, x1, y1 = table.bbox
+    return TextLayerBlock(
+        text=text,
+        bbox=(float(x0), float(y0), float(x1), float(y1)),
+        size=0.0,
+        bold=False,
+        cells=tuple(cells),
+    )
+
+
+def find_tables(page: pymupdf.Page) -> list[TextLayerBlock]:
+    """Ruled tables of a page via PyMuPDF's table finder; [] when there are none."""
+    import pymupdf
+
+    quiet = getattr(pymupdf, "no_recommend_layout", None)
+    if quiet is not None:
+        quiet()  # else the finder prints an advertisement on stdout
+    try:
+        found = page.find_tables()
+    except (RuntimeError, ValueError, AttributeError):  # damaged drawings: no tables
+        logger.debug("table finder failed on page %d", page.number, exc_info=True)
+        return []
+    out = [t for t in (_table_block(tab) for tab in found.tables) if t is not None]
+    return out
+
+
+def with_tables(layer: list[TextLayerBlock], tables: list[TextLayerBlock]) -> list[TextLayerBlock]:
+    """Text blocks with those inside a table replaced by the table, in page order."""
+    if not tables:
+        return layer
+    out: list[TextLayerBlock] = []
+    placed: set[int] = set()
+    for b in layer:
+        hit = next((i for i, t in enumerate(tables) if _inside(b.bbox, t.bbox)), None)
+        if hit is None:
+            out.append(b)
+        elif hit not in placed:
+            placed.add(hit)
+            out.append(tables[hit])
+    for i, t in enumerate(tables):
+        if i not in placed:
+            out.append(t)
+    return out
+
+
+def _classify(blocks: list[TextLayerBlock]) -> list[tuple[ElementType, int | None]]:
+    """First guess at headings from font size relative to the page's body size."""
+    sized = [b.size for b in blocks if not b.cells for _ in range(max(1, len(b.text) // 20))]
+    body = statistics.median(sized) if sized else 0.0
+    out: list[tuple[ElementType, int | None]] = []
+    for b in blocks:
+        short = len(b.text) < 120 and b.text.count("\n") <= 1
+        if b.cells:
+            out.append((ElementType.TABLE, None))
+        elif body and b.size >= body * 1.6 and short:
+            out.append((ElementType.HEADING, 1))
+        elif body and b.size >= body * 1.15 and short:
+            out.append((ElementType.HEADING, 2))
+        elif b.bold and short and not b.text.rstrip().endswith((".", ",", ";")):
+            out.append((ElementType.HEADING, 3))
+        else:
+            out.append((ElementType.PARAGRAPH, None))
+    return out
+
+
+def _box(b: tuple[float, float, float, float]) -> BBox:
+    return BBox(x0=b[0], y0=b[1], x1=b[2], y1=b[3])
+
+
+def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) -> list[Block]:
+    """Model blocks of one page's text layer (lines, font, cells kept)."""
+    kinds = _classify(layer)
+    blocks: list[Block] = []
+    for i, (b, (kind, level)) in enumerate(zip(layer, kinds, strict=True)):
+        block = make_block(
+            source,
+            number,
+            i,
+            b.text,
+            extractor=EXTRACTOR_NAME,
+            bbox=_box(b.bbox),
+            type=kind,
+            level=level,
+        )
+        block.lines = [
+            TextLine(text=ln.text, bbox=_box(ln.bbox), font_size=ln.size, bold=ln.bold)
+            for ln in b.lines
+        ]
+        if b.size:
+            block.font_size = b.size
+        block.bold = b.bold
+        block.cells = list(b.cells)
+        blocks.append(block)
+    return blocks
+
+
+def read_page(page: pymupdf.Page) -> list[TextLayerBlock]:
+    """The text layer of a page with its ruled tables as table blocks."""
+    layer = read_text_layer(page)
+    if not layer:
+        return layer
+    return with_tables(layer, find_tables(page))

@@ -1,0 +1,91 @@
+"""Text-layer triage of one PDF page: use the text layer, or OCR the page.
+
+A text layer is not used when it is missing or short on a page with images or
+drawings; garbled (U+FFFD, private-use or control characters — what fonts
+without a ToUnicode map give — or ``(cid:NN)`` glyph names); nonsense (few
+real words); an invisible OCR layer (render mode 3, from an old scanner) of
+poor quality; or a few vector words over a full-page scan image. Every
+decision carries its reason (``Page.method_reason``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pipelines.config import ExtractConfig, OcrMode
+from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
+
+if TYPE_CHECKING:
+    import pymupdf
+
+_CID_RE = re.compile(r"\(cid:\d+\)")
+GARBAGE_SHARE = 0.05
+SCAN_COVERAGE = 0.8
+"""An image covering this share of the page makes the page a scan."""
+SCAN_MAX_TEXT_CHARS = 200
+"""A scan whose text layer has fewer characters is OCRed (a few vector words on top)."""
+INVISIBLE_SHARE = 0.5
+INVISIBLE_MIN_VALIDITY = 0.8
+"""An invisible (OCR) text layer with a smaller share of real words is OCRed again."""
+
+
+def image_coverage(page: pymupdf.Page) -> float:
+    """Share of the page area covered by its largest image."""
+    import pymupdf
+
+    area = abs(page.rect) or 1.0
+    best = 0.0
+    for info in page.get_image_info():
+        box = pymupdf.Rect(info["bbox"]) & page.rect
+        best = max(best, abs(box) / area)
+    return best
+
+
+def invisible_share(page: pymupdf.Page) -> float:
+    """Share of text-layer characters drawn invisibly (render mode 3)."""
+    data: dict[str, Any] = page.get_text("dict")
+    total = hidden = 0
+    for blk in data.get("blocks", []):
+        for line in blk.get("lines", []):
+            for span in line.get("spans", []):
+                n = len(str(span.get("text", "")).strip())
+                total += n
+                if span.get("alpha", 255) == 0:
+                    hidden += n
+    return hidden / total if total else 0.0
+
+
+def decide(page: pymupdf.Page, text: str, cfg: ExtractConfig) -> tuple[bool, str]:
+    """(OCR the page?, why) for a page whose text layer reads ``text``."""
+    if cfg.ocr is OcrMode.FORCE:
+        return True, "OCR forced (--ocr force)"
+    if cfg.ocr is OcrMode.NEVER:
+        return False, "OCR disabled (--ocr never)"
+    n_chars = alnum_count(text)
+    has_images = bool(page.get_images(full=False))
+    if n_chars < cfg.min_text_chars:
+        if has_images or n_chars:
+            return True, f"text layer has only {n_chars} characters"
+        if page.get_drawings():
+            return True, "no text layer; page has vector drawings"
+        return False, "blank page"
+    cids = len(_CID_RE.findall(text))
+    if cids:
+        return True, f"text layer is garbled ({cids} unmapped (cid:NN) glyphs)"
+    garbage = garbage_ratio(text)
+    if garbage > GARBAGE_SHARE:
+        return True, f"text layer is garbled ({garbage:.0%} replacement or private-use characters)"
+    english = "eng" in cfg.languages.split("+")
+    validity = word_validity(text) if english else float("nan")
+    measured = validity == validity
+    if measured and validity < cfg.min_text_validity:
+        return True, f"text layer looks like nonsense ({validity:.0%} real words)"
+    if invisible_share(page) > INVISIBLE_SHARE:
+        if measured and validity < INVISIBLE_MIN_VALIDITY:
+            return True, f"invisible OCR text layer of poor quality ({validity:.0%} real words)"
+        return False, f"invisible OCR text layer with {n_chars} characters of real text"
+    coverage = image_coverage(page) if has_images else 0.0
+    if coverage >= SCAN_COVERAGE and n_chars < SCAN_MAX_TEXT_CHARS:
+        return True, f"page is a scan ({coverage:.0%} image) with only {n_chars} characters of text"
+    return False, f"text layer has {n_chars} characters of real text"

@@ -1,0 +1,149 @@
+"""Element types of body blocks: title, heading (with level), list item, caption, paragraph.
+
+This module owns the type of every body block that is not a table. The
+evidence is the block's size relative to the document's body size (font
+size on digital pages, line height on scanned ones), its weight (digital
+pages), its shape (one short line without a final period), section
+numbering ("2.", "2.1") and capitals:
+
+* title: on the first page, in its upper half, this many times the body
+  size (``LayoutConfig.title_size``), or a short all-capitals line centred
+  at the top of page 1;
+* heading: a short block that is larger than the body, bold, numbered like
+  a section, or set in capitals; its level comes from its size rank among
+  headings, or from the depth of its numbering;
+* list item: a line starting with a bullet (as OCR reads bullets: •, *, ¢,
+  «, ...) or an enumerator ("1)", "a.") followed by text;
+* caption: "Figure 3.", "Fig. 2", "Table 1:" ... at the start of a short block.
+
+Furniture and table blocks keep their types. Native formats (DOCX, HTML)
+keep the types their extractor read from the markup.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import statistics
+
+from pipelines.config import LayoutConfig
+from pipelines.model import Block, Document, ElementType, Layer
+from pipelines.stages.layout import (
+    NATIVE_KINDS,
+    Frame,
+    block_lines,
+    block_size,
+    body_size,
+    line_size,
+    page_frame,
+)
+from pipelines.stages.paragraphs import BULLET_RE
+
+logger = logging.getLogger(__name__)
+
+_CAPTION_RE = re.compile(r"^(?:figure|fig\.|table|chart|plate|exhibit)\s*\d+[a-z]?\s*[.:\-—]", re.I)
+_NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+[A-Z]")
+_ENUM_RE = re.compile(r"^(?:\(?[a-z0-9]{1,2}\)|[a-z]\.)\s+\S")
+_TYPED = (ElementType.PARAGRAPH, ElementType.TEXT, ElementType.HEADING, ElementType.TITLE)
+
+
+def _body_size(doc: Document, frames: list[Frame]) -> float:
+    sizes: list[float] = []
+    for page, frame in zip(doc.pages, frames, strict=True):
+        for b in page.blocks:
+            if b.layer is not Layer.BODY:
+                continue
+            for ln in block_lines(b):
+                s = line_size(ln, frame)
+                if not math.isnan(s):
+                    sizes.extend([s] * max(1, len(ln.text) // 10))
+    return statistics.median(sizes) if sizes else math.nan
+
+
+def _is_caps(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 4 and all(c.isupper() for c in letters)
+
+
+def _short(block: Block) -> bool:
+    text = block.text.strip()
+    return len(text) <= 100 and len(block_lines(block)) <= 2 and len(text.split()) <= 14
+
+
+def _heading_like(text: str) -> bool:
+    """Shape of a heading: no final period (unless numbered), starts with a capital or digit."""
+    text = text.strip()
+    if not text or not (text[0].isupper() or text[0].isdigit()):
+        return False
+    if text.endswith((",", ";")):
+        return False
+    return not text.endswith(".") or bool(_NUMBERED_RE.match(text) and len(text) < 60)
+
+
+def _classify(
+    block: Block, size: float, body: float, first_page: bool, top: float, cfg: LayoutConfig
+) -> tuple[ElementType, int | None]:
+    text = block.text.strip()
+    ratio = size / body if not (math.isnan(size) or math.isnan(body) or body <= 0) else 1.0
+    if _CAPTION_RE.match(text) and len(text) < 300:
+        return ElementType.CAPTION, None
+    if BULLET_RE.match(text) or (_ENUM_RE.match(text) and not _short(block)):
+        return ElementType.LIST_ITEM, None
+    short = _short(block)
+    if first_page and top < 0.5 and short and ratio >= cfg.title_size:
+        return ElementType.TITLE, None
+    if not short or not _heading_like(text):
+        return ElementType.PARAGRAPH, None
+    numbered = _NUMBERED_RE.match(text)
+    if ratio >= cfg.heading_size or block.bold or (numbered and len(text) < 80):
+        level = numbered.group(1).count(".") + 1 if numbered else None
+        return ElementType.HEADING, level
+    if _is_caps(text) and len(block_lines(block)) == 1:
+        if first_page and top < 0.2:
+            return ElementType.TITLE, None
+        return ElementType.HEADING, None
+    return ElementType.PARAGRAPH, None
+
+
+def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
+    """A copy of ``doc`` with element types (and heading levels) on its body blocks."""
+    if doc.kind in NATIVE_KINDS:
+        return doc
+    frames = [page_frame(p) for p in doc.pages]
+    body = _body_size(doc, frames)
+    decided: dict[str, tuple[ElementType, int | None, float]] = {}
+    for pi, (page, frame) in enumerate(zip(doc.pages, frames, strict=True)):
+        body_blocks = [b for b in page.blocks if b.layer is Layer.BODY]
+        page_body = body_size(body_blocks, frame)
+        if math.isnan(page_body) or sum(len(b.text) for b in body_blocks) < 300:
+            page_body = body
+        for b in page.blocks:
+            if b.layer is not Layer.BODY or b.type not in _TYPED:
+                continue
+            size = block_size(b, frame)
+            top = frame.box(b.bbox).y0 / frame.height if b.bbox and frame.height else 1.0
+            kind, level = _classify(b, size, page_body, pi == 0, top, cfg)
+            decided[b.id] = (kind, level, size)
+    # Heading levels without numbering: rank of the heading's size among heading sizes.
+    sizes = sorted(
+        {
+            round(s)
+            for k, lv, s in decided.values()
+            if k is ElementType.HEADING and not math.isnan(s)
+        },
+        reverse=True,
+    )
+    pages = []
+    for page in doc.pages:
+        blocks = []
+        for b in page.blocks:
+            if b.id not in decided:
+                blocks.append(b)
+                continue
+            kind, level, size = decided[b.id]
+            if kind is ElementType.HEADING and level is None:
+                level = sizes.index(round(size)) + 1 if not math.isnan(size) and sizes else 1
+            blocks.append(b.model_copy(update={"type": kind, "level": level}))
+        pages.append(page.model_copy(update={"blocks": blocks}))
+    return doc.model_copy(update={"pages": pages})

@@ -1,0 +1,166 @@
+"""Page geometry shared by the layout stages: upright boxes, lines, sizes.
+
+This module owns the geometric view of a page that the layout stages
+(paragraphs, reading order, furniture, element types) reason on:
+
+* :func:`page_frame` finds the rotation that makes a page's boxes upright. OCR
+  boxes are mapped back onto the original (maybe rotated) page image, so a
+  page scanned sideways has its words running down, not across; the frame is
+  chosen from how words follow each other along their lines.
+* :func:`block_lines` gives a block's printed lines with boxes: the
+  extractor's lines when it kept them, else rebuilt from OCR words (the
+  block text has one line per OCR line), else the text lines without boxes.
+* :func:`line_size` is a font size estimate: the PDF font size when known,
+  else the line box height scaled to points.
+
+Nothing here changes a document; the functions are pure helpers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass
+
+from pipelines.model import BBox, Block, Page, TextLine
+
+NATIVE_KINDS = frozenset({"docx", "html", "markdown", "text", "email"})
+"""Source kinds whose structure comes from markup, not from page geometry."""
+_LINE_HEIGHT_PER_PT = 1.17
+"""Height of an OCR line box (ascender to descender) per point of font size, roughly."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Maps page boxes into an upright page of ``width`` × ``height`` points."""
+
+    rotation: int
+    """0, 90, 180 or 270: how the boxes are turned (counter-clockwise) to be upright."""
+    page_width: float
+    page_height: float
+    scale: float = 1.0
+    """Points per page unit (72 / dpi for pages measured in pixels)."""
+
+    @property
+    def width(self) -> float:
+        side = self.page_height if self.rotation in (90, 270) else self.page_width
+        return side * self.scale
+
+    @property
+    def height(self) -> float:
+        side = self.page_width if self.rotation in (90, 270) else self.page_height
+        return side * self.scale
+
+    def box(self, b: BBox) -> BBox:
+        """``b`` in the upright page, in points."""
+        if self.scale != 1.0:
+            k = self.scale
+            b = BBox(x0=b.x0 * k, y0=b.y0 * k, x1=b.x1 * k, y1=b.y1 * k)
+        w, h = self.page_width * self.scale, self.page_height * self.scale
+        if self.rotation == 90:  # text runs downwards: x' = y, y' = w - x
+            return BBox(x0=b.y0, y0=w - b.x1, x1=b.y1, y1=w - b.x0)
+        if self.rotation == 180:
+            return BBox(x0=w - b.x1, y0=h - b.y1, x1=w - b.x0, y1=h - b.y0)
+        if self.rotation == 270:  # text runs upwards: x' = h - y, y' = x
+            return BBox(x0=h - b.y1, y0=b.x0, x1=h - b.y0, y1=b.x1)
+        return b
+
+
+def _direction_votes(page: Page) -> dict[int, int]:
+    votes = dict.fromkeys((0, 90, 180, 270), 0)
+    for block in page.blocks:
+        ws = block.words
+        for a, b in itertools.pairwise(ws):
+            dx = (b.bbox.x0 + b.bbox.x1 - a.bbox.x0 - a.bbox.x1) / 2
+            dy = (b.bbox.y0 + b.bbox.y1 - a.bbox.y0 - a.bbox.y1) / 2
+            if abs(dx) > 2 * abs(dy):
+                votes[0 if dx > 0 else 180] += 1
+            elif abs(dy) > 2 * abs(dx):
+                votes[90 if dy > 0 else 270] += 1
+    return votes
+
+
+def page_frame(page: Page) -> Frame:
+    """The upright frame of a page, from the direction its OCR words run in."""
+    votes = _direction_votes(page)
+    best = max(votes, key=lambda k: (votes[k], k == 0))
+    if votes[best] < 3 or votes[best] < 2 * votes[0]:
+        best = 0
+    scale = 1.0
+    if page.unit == "px":
+        dpi = page.image.dpi if page.image is not None else math.nan
+        scale = 72.0 / (dpi if not math.isnan(dpi) and dpi > 0 else 300.0)
+    return Frame(best, page.width, page.height, scale)
+
+
+def upright(block: Block, frame: Frame) -> BBox | None:
+    return frame.box(block.bbox) if block.bbox is not None else None
+
+
+def _split_words(block: Block) -> list[list[int]] | None:
+    """Indices of ``block.words`` per text line, when the text lines match the words."""
+    counts = [len(line.split()) for line in block.text.split("\n")]
+    if sum(counts) != len(block.words):
+        return None
+    out: list[list[int]] = []
+    i = 0
+    for n in counts:
+        out.append(list(range(i, i + n)))
+        i += n
+    return out
+
+
+def block_lines(block: Block) -> list[TextLine]:
+    """The printed lines of a block, with boxes where they can be known."""
+    if block.lines:
+        return list(block.lines)
+    texts = block.text.split("\n")
+    groups = _split_words(block) if block.words else None
+    if groups is None:
+        return [TextLine(text=t) for t in texts]
+    lines: list[TextLine] = []
+    for text, idx in zip(texts, groups, strict=True):
+        if not idx:
+            lines.append(TextLine(text=text))
+            continue
+        boxes = [block.words[i].bbox for i in idx]
+        # x from the union; bottom from the median word, height from the tallest word:
+        # a skewed line is not made taller, a line of short letters not smaller.
+        bottom = statistics.median(b.y1 for b in boxes)
+        box = BBox(
+            x0=min(b.x0 for b in boxes),
+            y0=bottom - max(b.height for b in boxes),
+            x1=max(b.x1 for b in boxes),
+            y1=bottom,
+        )
+        lines.append(TextLine(text=text, bbox=box))
+    return lines
+
+
+def line_size(line: TextLine, frame: Frame) -> float:
+    """Font size in points (measured, or estimated from the line height); NaN if unknown."""
+    if not math.isnan(line.font_size) and line.font_size > 0:
+        return line.font_size
+    if line.bbox is None:
+        return math.nan
+    return frame.box(line.bbox).height / _LINE_HEIGHT_PER_PT
+
+
+def block_size(block: Block, frame: Frame) -> float:
+    """Dominant font size of a block (median over its lines); NaN if unknown."""
+    if not math.isnan(block.font_size) and block.font_size > 0:
+        return block.font_size
+    sizes = [s for s in (line_size(ln, frame) for ln in block_lines(block)) if not math.isnan(s)]
+    return statistics.median(sizes) if sizes else math.nan
+
+
+def body_size(blocks: list[Block], frame: Frame) -> float:
+    """The body font size of a page or document: the size most characters are set in."""
+    weighted: list[float] = []
+    for b in blocks:
+        for ln in block_lines(b):
+            s = line_size(ln, frame)
+            if not math.isnan(s):
+                weighted.extend([s] * max(1, len(ln.text) // 10))
+    return statistics.median(weighted) if weighted else math.nan

@@ -1,0 +1,219 @@
+"""Layout stages on small hand-made Documents: paragraphs, order, furniture, types, interop."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from pipelines.config import LayoutConfig, PipelineConfig, StructureConfig
+from pipelines.convert import run_stages
+from pipelines.interop import langchain_documents, table_html, table_markdown, to_unstructured
+from pipelines.model import (
+    BBox,
+    Block,
+    Document,
+    ElementType,
+    ExtractionMethod,
+    Layer,
+    Page,
+    TableCell,
+    TextLine,
+)
+from pipelines.stages import (
+    classify_elements,
+    join_continuations,
+    mark_furniture,
+    reading_order,
+    split_paragraphs,
+)
+from pipelines.stages.clean import dehyphenate_pair
+from pipelines.stages.structure import is_page_number
+from tests.test_stages import load
+
+
+def _block(
+    i: int, page: int, text: str, box: tuple[float, float, float, float], size: float = 11.0
+) -> Block:
+    lines = text.split("\n")
+    x0, y0, x1, y1 = box
+    step = (y1 - y0) / len(lines)
+    tl = [
+        TextLine(
+            text=t,
+            bbox=BBox(x0=x0, y0=y0 + k * step, x1=x1, y1=y0 + k * step + size * 1.1),
+            font_size=size,
+        )
+        for k, t in enumerate(lines)
+    ]
+    return Block(
+        id=f"b{page}-{i}",
+        page=page,
+        bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
+        text=text,
+        extractor="test",
+        lines=tl,
+        font_size=size,
+    )
+
+
+def _doc(pages: list[list[Block]]) -> Document:
+    return Document(
+        id="d",
+        source="t.pdf",
+        sha256="0" * 64,
+        kind="pdf",
+        pages=[
+            Page(number=i + 1, width=612, height=792, method=ExtractionMethod.TEXT_LAYER, blocks=bs)
+            for i, bs in enumerate(pages)
+        ],
+    )
+
+
+def test_dehyphenation_uses_word_frequencies() -> None:
+    assert dehyphenate_pair("improve", "ment") == "improvement"
+    assert dehyphenate_pair("relation", "ship") == "relationship"
+    assert dehyphenate_pair("capabili", "ties") == "capabilities"
+    assert dehyphenate_pair("so", "called") == "so-called"
+    assert dehyphenate_pair("well", "known") == "well-known"
+    assert dehyphenate_pair("n", "octanal") == "n-octanal"
+    assert dehyphenate_pair("Jean", "Pierre") == "Jean-Pierre"
+    assert dehyphenate_pair("COVID", "19") == "COVID-19"
+
+
+def test_page_numbers_forgive_ocr_noise() -> None:
+    for text in ["7", "- 7 -", "Page 7 of 9", "Page l of 3", "— 12 —", "p. vii", "[4]"]:
+        assert is_page_number(text), text
+    for text in ["1. Introduction", "Page layout matters", "1987 report"]:
+        assert not is_page_number(text), text
+
+
+def test_repeating_first_body_line_is_not_a_header() -> None:
+    # Same text at the top of every page, body size, no gap below: it is body.
+    pages = [
+        [
+            _block(0, n, "Minutes of the meeting", (72, 60, 300, 74)),
+            _block(
+                1, n, "The board met and agreed on\nthe budget for next year.", (72, 76, 540, 104)
+            ),
+        ]
+        for n in (1, 2, 3)
+    ]
+    doc = mark_furniture(_doc(pages), StructureConfig())
+    assert all(b.layer is Layer.BODY for b in doc.blocks())
+
+
+def test_small_isolated_repeating_line_is_a_header() -> None:
+    pages = [
+        [
+            _block(0, n, f"Acme Ltd - Report {n}", (72, 36, 300, 46), size=8.0),
+            _block(
+                1, n, "The board met and agreed on\nthe budget for next year.", (72, 90, 540, 118)
+            ),
+            _block(2, n, f"- {n} -", (290, 740, 320, 750), size=8.0),
+        ]
+        for n in (1, 2, 3)
+    ]
+    doc = mark_furniture(_doc(pages), StructureConfig())
+    kinds = [b.type for b in doc.blocks() if b.layer is Layer.FURNITURE]
+    assert kinds.count(ElementType.HEADER) == 3 and kinds.count(ElementType.PAGE_NUMBER) == 3
+    assert "budget" in doc.text() and "Acme" not in doc.text()
+
+
+def test_two_columns_are_read_column_by_column() -> None:
+    blocks = [
+        _block(0, 1, "Title Across Both", (150, 60, 460, 84), size=20),
+        _block(1, 1, "Left one.", (54, 120, 296, 200)),
+        _block(2, 1, "Right one.", (316, 120, 558, 200)),
+        _block(3, 1, "Left two.", (54, 210, 296, 300)),
+        _block(4, 1, "Right two.", (316, 210, 558, 300)),
+    ]
+    doc = reading_order(_doc([blocks]), LayoutConfig())
+    assert [b.text for b in doc.blocks()] == [
+        "Title Across Both",
+        "Left one.",
+        "Left two.",
+        "Right one.",
+        "Right two.",
+    ]
+
+
+def test_bullets_and_headings_split_from_paragraphs() -> None:
+    text = "• first point\n• second point\n• third point"
+    doc = split_paragraphs(_doc([[_block(0, 1, text, (72, 100, 540, 140))]]), LayoutConfig())
+    assert [b.text for b in doc.blocks()] == ["• first point", "• second point", "• third point"]
+    heading = _block(0, 1, "2. Results", (72, 100, 200, 116), size=14)
+    body = _block(1, 1, "Sales rose in every region this year.\n" * 4, (72, 120, 540, 180))
+    doc = classify_elements(_doc([[heading, body]]), LayoutConfig())
+    assert doc.blocks()[0].type is ElementType.HEADING and doc.blocks()[0].level == 1
+    assert doc.blocks()[1].type is ElementType.PARAGRAPH
+
+
+def test_hyphenated_word_rejoined_across_pages() -> None:
+    a = _block(0, 1, "We measured the capabili-", (72, 600, 540, 614))
+    b = _block(0, 2, "ties of the new plant.", (72, 80, 540, 94))
+    doc = join_continuations(_doc([[a], [b]]), LayoutConfig())
+    assert doc.pages[0].blocks[0].text.endswith("capabilities")
+    assert doc.pages[1].blocks[0].text == "of the new plant."
+
+
+def test_digital_pipeline_keeps_lines_and_finds_tables() -> None:
+    from extractors.base import Source
+    from extractors.pdf_text import read_page, text_layer_blocks
+    from fixtures import templates as tpl
+    from fixtures.generate import vector_pdf
+
+    layout = tpl.invoice(random.Random(3))
+    pdf = vector_pdf(layout, random.Random(3))
+    blocks = text_layer_blocks(
+        Source(path=Path("invoice.pdf"), kind="pdf", sha256="0" * 64), 1, read_page(pdf[0])
+    )
+    tables = [b for b in blocks if b.type is ElementType.TABLE]
+    assert len(tables) == 1
+    gt = [c["text"] for row in layout[0].tables[0]["cells"] for c in row]
+    assert [c.text for c in tables[0].cells] == gt
+    assert all(b.lines for b in blocks if b.type is not ElementType.TABLE)
+    md = table_markdown(tables[0])
+    assert md.splitlines()[0].startswith("| Item | Qty |")
+    assert table_html(tables[0]).startswith("<table><tr><th>Item</th>")
+
+
+def test_unstructured_export_reads_back() -> None:
+    from pipelines.offline import ensure_offline_env
+
+    ensure_offline_env()
+    from unstructured.staging.base import elements_from_json
+
+    doc = run_stages(load("born_digital_report.pdf"), PipelineConfig())
+    table = Block(
+        id="t1",
+        page=1,
+        text="a\tb\n1\t2",
+        type=ElementType.TABLE,
+        extractor="test",
+        cells=[
+            TableCell(row=0, col=0, text="a", header=True),
+            TableCell(row=0, col=1, text="b", header=True),
+            TableCell(row=1, col=0, text="1"),
+            TableCell(row=1, col=1, text="2"),
+        ],
+    )
+    page0 = doc.pages[0].model_copy(update={"blocks": [*doc.pages[0].blocks, table]})
+    doc = doc.model_copy(update={"pages": [page0, *doc.pages[1:]]})
+    elements = elements_from_json(text=to_unstructured(doc))
+    assert len(elements) == sum(1 for b in doc.blocks() if b.text)
+    cats = {e.category for e in elements}
+    assert {"Title", "NarrativeText", "Header", "PageNumber", "Table"} <= cats
+    tbl = next(e for e in elements if e.category == "Table")
+    assert "<th>a</th>" in (tbl.metadata.text_as_html or "")
+    assert all(e.metadata.page_number for e in elements)
+
+
+def test_langchain_jsonl_has_page_content_and_metadata() -> None:
+    doc = run_stages(load("scanned_report.pdf"), PipelineConfig())
+    docs = langchain_documents(doc)
+    assert len(docs) == len(doc.chunks)
+    for d, c in zip(docs, doc.chunks, strict=True):
+        assert d["page_content"] == c.text
+        assert d["metadata"]["page_start"] == c.page_start
+        json.dumps(d)
