@@ -24,6 +24,8 @@ STAMP       := $(VENV)/.installed
 SAMPLES     ?= fixtures/samples
 OUT         ?= out
 PYTEST_ARGS ?=
+# Test processes: one per core (OCR is the slow part and runs in tesseract subprocesses).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd
 
@@ -108,7 +110,7 @@ lint: venv
 	$(BIN)/mypy
 
 test: setup lint
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -148,13 +148,17 @@ def noise_level(gray: np.ndarray) -> float:
 
 
 def blur_level(gray: np.ndarray) -> float:
-    """Variance of the Laplacian on a central crop: small means blurred."""
+    """Variance of the Laplacian next to the ink: small means blurred.
+
+    Only pixels near ink count, so the amount of white paper does not matter.
+    """
     import cv2
 
-    h, w = gray.shape
-    crop = gray[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
-    crop = cv2.GaussianBlur(crop, (3, 3), 0)  # pixel noise would count as sharpness
-    return float(cv2.Laplacian(crop, cv2.CV_32F).var())
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0)  # pixel noise would count as sharpness
+    near_ink = cv2.dilate(ink_mask(smooth).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if not near_ink.any():
+        return 0.0
+    return float(cv2.Laplacian(smooth, cv2.CV_32F)[near_ink].var())
 
 
 @dataclass(frozen=True)

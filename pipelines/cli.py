@@ -60,7 +60,7 @@ def exit_code_for(statuses: Iterable[Status]) -> ExitCode:
     return ExitCode.OK
 
 
-FORMATS = ("jsonl", "json", "md", "text")
+FORMATS = ("jsonl", "json", "md", "text", "unstructured", "langchain")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "json", ".md": "md", ".txt": "text"}
 
 app = typer.Typer(
@@ -137,7 +137,12 @@ def convert(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="jsonl (chunks), json (document), md, or text."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl (chunks), json (document), md, text, unstructured (elements JSON) "
+            "or langchain (JSONL of page_content + metadata).",
+        ),
     ] = None,
     ocr: OcrOption = OcrMode.AUTO,
     lang: LangOption = "eng",

@@ -92,6 +92,13 @@ def convert_task(
     return DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb
 
 
+def _size(item: InputFile) -> int:
+    try:
+        return item.path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _crashed(item: InputFile, exc: BaseException) -> DocResult:
     doc = Document(
         id=stable_id("crashed", item.source),
@@ -174,7 +181,7 @@ def batch_flow(
             prewarm(min(len(plan.todo), batch.effective_workers()))
         futures: dict[PrefectFuture[tuple[DocResult, float]], InputFile] = {
             convert_task.submit(item.path, item.source, item.sha256, cfg, limits): item
-            for item in plan.todo
+            for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
         }
         peak = 0.0
         for fut in as_completed(list(futures)):

@@ -339,6 +339,11 @@ def main() -> None:
     from pipelines.offline import ensure_offline_env
 
     ensure_offline_env()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # parallelism is one worker per core, not threads
+    import cv2
+
+    cv2.setNumThreads(1)
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -116,3 +116,15 @@ def test_convert_never_imports_prefect(pdf: Path) -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_interop_formats(pdf: Path) -> None:
+    res = doorstep("convert", str(pdf), "--format", "langchain")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert rows and all({"page_content", "metadata"} <= set(r) for r in rows)
+    assert all(r["metadata"]["source"] == str(pdf) for r in rows)
+    res = doorstep("convert", str(pdf), "--format", "unstructured")
+    assert res.returncode == 0, res.stderr
+    elements = json.loads(res.stdout)
+    assert {e["metadata"]["page_number"] for e in elements} == {1, 2}
