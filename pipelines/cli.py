@@ -224,7 +224,7 @@ def _stats(results: list[DocResult]) -> list[_DocStat]:
 
 
 def _up_to_date(
-    folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool
+    folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool, routing: str = ""
 ) -> list[_DocStat] | None:
     """Without Prefect: the stored stats if nothing changed since the last run, else None."""
     from pipelines.state import open_state, plan_batch, result_checker
@@ -233,12 +233,31 @@ def _up_to_date(
         return None
     with open_state(outdir) as store:
         plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
-        if plan.has_work or not store.combined_current(plan.sources):
+        if plan.has_work or not store.combined_current(plan.sources, routing):
             return None
         if need_report and not (outdir / "report.html").is_file():
             return None
         stored = store.summary(plan.sources)
     return [_DocStat(d.status, d.pages, d.chunks, d.quality) for d in stored]
+
+
+def _out() -> Console:
+    """Standard output, wide enough for the summary table even when piped."""
+    console = Console()
+    return console if console.width >= 120 else Console(width=120)
+
+
+def _print_routing(outdir: Path, min_quality: float | None) -> None:
+    """Where the quality gate sent the chunks (nothing is dropped)."""
+    if min_quality is None:
+        return
+    from pipelines.outputs import count_lines
+
+    kept, review = count_lines(outdir / "chunks.jsonl"), count_lines(outdir / "review.jsonl")
+    _out().print(
+        f"quality gate {min_quality:g}: {kept} chunks in chunks.jsonl, "
+        f"{review} in review.jsonl (quality below {min_quality:g} or unknown)"
+    )
 
 
 def _batch_config(**values: Any) -> BatchConfig:
@@ -280,6 +299,15 @@ def run(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write report.html and artifacts.")
     ] = True,
+    min_quality: Annotated[
+        float | None,
+        typer.Option(
+            "--min-quality",
+            min=0.0,
+            max=1.0,
+            help="Quality gate: chunks below it go to OUTDIR/review.jsonl, not chunks.jsonl.",
+        ),
+    ] = None,
     ocr: OcrOption = OcrMode.AUTO,
     lang: LangOption = "eng",
     password: PasswordOption = None,
@@ -301,21 +329,26 @@ def run(
             retries=retries,
             dask_address=dask_address,
             report=report,
+            min_quality=min_quality,
         )
     except DoorstepError as exc:
         raise _usage_error(exc) from None
     if not debug:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+    from pipelines.outputs import routing_key
+
     started = time.perf_counter()
     try:
-        stored = _up_to_date(folder, outdir, cfg, need_report=report)
+        stored = _up_to_date(
+            folder, outdir, cfg, need_report=report, routing=routing_key(min_quality)
+        )
     except DoorstepError as exc:
         err.print(f"doorstep: {exc.code}: {exc.message} — {exc.hint}", highlight=False)
         raise typer.Exit(ExitCode.INTERNAL) from None
     if stored is not None:  # fast path: nothing changed, no Prefect needed
         err.print(f"doorstep: {outdir} is up to date ({len(stored)} documents unchanged)")
-        Console().print(
+        _out().print(
             _summary_table(
                 stored,
                 time.perf_counter() - started,
@@ -324,6 +357,7 @@ def run(
                 removed=0,
             )
         )
+        _print_routing(outdir, min_quality)
         raise typer.Exit(exit_code_for(d.status for d in stored))
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -354,7 +388,7 @@ def run(
             raise typer.Exit(ExitCode.INTERNAL) from None
     for source in summary.removed:
         err.print(f"doorstep: removed since last run: {source}", highlight=False)
-    Console().print(
+    _out().print(
         _summary_table(
             _stats(summary.results),
             summary.seconds,
@@ -363,6 +397,7 @@ def run(
             removed=len(summary.removed),
         )
     )
+    _print_routing(outdir, min_quality)
     raise typer.Exit(exit_code_for(r.document.status for r in summary.results))
 
 

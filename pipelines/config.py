@@ -239,6 +239,13 @@ class BatchConfig(BaseModel):
         pattern=r"^(tcp|tls|inproc|ucx)://.+$",
         description="Run on an existing Dask cluster at this scheduler address.",
     )
+    min_quality: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Quality gate: chunks scoring below this (or unscored) go to review.jsonl "
+        "instead of chunks.jsonl; none are dropped.",
+    )
     report: bool = Field(
         default=True, description="Write OUTDIR/report.html and Prefect artifacts."
     )

@@ -45,6 +45,7 @@ from pipelines.outputs import (  # noqa: E402
     DocResult,
     load_result,
     remove_document_files,
+    routing_key,
     write_combined_sorted,
     write_document_files,
 )
@@ -204,12 +205,18 @@ def batch_flow(
             data.add(result)
             results.append(result)
 
-        fingerprint = store.fingerprint(plan.sources)
-        if store.combined_current(plan.sources) and not plan.has_work:
+        routing = routing_key(batch.min_quality)
+        fingerprint = store.fingerprint(plan.sources, routing)
+        if store.combined_current(plan.sources, routing) and not plan.has_work:
             for r in _stored_results(outdir, store, plan.sources):
                 observe(r)
         else:
-            write_combined_sorted(outdir, _stored_results(outdir, store, plan.sources), observe)
+            write_combined_sorted(
+                outdir,
+                _stored_results(outdir, store, plan.sources),
+                observe,
+                min_quality=batch.min_quality,
+            )
             store.set_combined_fingerprint(fingerprint)
         if progress is not None:
             converted = {i.source for i in plan.todo}

@@ -283,31 +283,60 @@ def write_combined(
     outdir: Path,
     results: Iterable[DocResult],
     observe: Callable[[DocResult], None] | None = None,
+    min_quality: float | None = None,
 ) -> None:
     """The combined outputs, rebuilt from all per-document results (sorted by source)."""
-    write_combined_sorted(outdir, sorted(results, key=lambda r: r.source), observe)
+    write_combined_sorted(
+        outdir, sorted(results, key=lambda r: r.source), observe, min_quality=min_quality
+    )
+
+
+def routing_key(min_quality: float | None) -> str:
+    """How the quality gate is set, for the combined-outputs fingerprint."""
+    return "" if min_quality is None else f"min_quality={min_quality!r}"
+
+
+def needs_review(row: dict[str, Any], min_quality: float | None) -> bool:
+    """Whether the quality gate sends a chunk row to review.jsonl (unscored ones too)."""
+    if min_quality is None:
+        return False
+    quality = row.get("quality")
+    return quality is None or float(quality) < min_quality
+
+
+def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def write_combined_sorted(
     outdir: Path,
     ordered: Iterable[DocResult],
     observe: Callable[[DocResult], None] | None = None,
+    min_quality: float | None = None,
 ) -> None:
     """As :func:`write_combined` for results already in source order, consumed lazily
-    (one document in memory at a time); ``observe`` sees each result."""
+    (one document in memory at a time); ``observe`` sees each result.
+
+    With ``min_quality``, chunks below it go to ``review.jsonl`` (same columns)
+    instead of ``chunks.jsonl``/``chunks.parquet``; without it, no review file is kept.
+    """
     chunk_rows: list[dict[str, Any]] = []
+    review_rows: list[dict[str, Any]] = []
     page_rows: list[dict[str, Any]] = []
     manifest: list[dict[str, Any]] = []
     for r in ordered:
-        chunk_rows.extend(chunk_row(r.document, c) for c in r.document.chunks)
+        for c in r.document.chunks:
+            row = chunk_row(r.document, c)
+            (review_rows if needs_review(row, min_quality) else chunk_rows).append(row)
         page_rows.extend(page_row(r.document, p) for p in r.document.pages)
         manifest.append(manifest_row(r))
         if observe is not None:
             observe(r)
-    write_atomic(
-        outdir / "chunks.jsonl",
-        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk_rows),
-    )
+    write_atomic(outdir / "chunks.jsonl", _jsonl(chunk_rows))
+    if min_quality is None:
+        (outdir / "review.jsonl").unlink(missing_ok=True)
+    else:
+        write_atomic(outdir / "review.jsonl", _jsonl(review_rows))
     write_atomic(outdir / "chunks.parquet", _parquet_bytes(chunk_rows, _CHUNK_COLUMNS))
     write_atomic(outdir / "pages.parquet", _parquet_bytes(page_rows, _PAGE_COLUMNS))
     buf = io.StringIO()
@@ -316,3 +345,11 @@ def write_combined_sorted(
     for row in manifest:
         writer.writerow(row)
     write_atomic(outdir / "manifest.csv", buf.getvalue())
+
+
+def count_lines(path: Path) -> int:
+    """Lines of a file (0 when it does not exist)."""
+    if not path.is_file():
+        return 0
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)

@@ -237,8 +237,9 @@ class StateStore:
 
     # ------------------------------------------------------------------ combined outputs
 
-    def fingerprint(self, sources: list[str]) -> str:
-        """Digest of everything the combined outputs are built from."""
+    def fingerprint(self, sources: list[str], routing: str = "") -> str:
+        """Digest of everything the combined outputs are built from (``routing``: the
+        quality gate, which decides which chunks go to review.jsonl)."""
         rows = {
             r[0]: r
             for r in self.db.execute(
@@ -246,7 +247,7 @@ class StateStore:
                 "FROM documents"
             )
         }
-        payload = json.dumps([list(rows.get(s, (s,))) for s in sources])
+        payload = json.dumps([routing, *[list(rows.get(s, (s,))) for s in sources]])
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def combined_fingerprint(self) -> str | None:
@@ -256,9 +257,9 @@ class StateStore:
     def set_combined_fingerprint(self, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('combined', ?)", (value,))
 
-    def combined_current(self, sources: list[str]) -> bool:
+    def combined_current(self, sources: list[str], routing: str = "") -> bool:
         files_ok = all((self.outdir / name).is_file() for name in COMBINED_FILES)
-        return files_ok and self.combined_fingerprint() == self.fingerprint(sources)
+        return files_ok and self.combined_fingerprint() == self.fingerprint(sources, routing)
 
 
 def result_checker(outdir: Path) -> Callable[[str], bool]:
