@@ -109,20 +109,13 @@ def _page_truths_real(root: Path) -> list[tuple[Path, list[str], bool]]:
     return out
 
 
-def collect(
-    corpus: str, docs: list[tuple[Path, list[str], bool]], cache: Path, refresh: bool
-) -> list[PageRecord]:
-    """Convert every document and measure each page against its ground truth (cached)."""
-    if cache.is_file() and not refresh:
-        return [PageRecord(**json.loads(line)) for line in cache.read_text().splitlines()]
-    cfg = PipelineConfig()
+def _measure(args: tuple[str, Path, list[str], bool]) -> tuple[str, float, list[PageRecord]]:
+    """Convert one document and measure each page against its ground truth."""
+    corpus, path, gt_pages, casefold = args
+    t0 = time.perf_counter()
+    doc = convert(path, PipelineConfig(), source_name=path.name)
     records: list[PageRecord] = []
-    for i, (path, gt_pages, casefold) in enumerate(docs, 1):
-        t0 = time.perf_counter()
-        doc = convert(path, cfg, source_name=path.name)
-        print(f"  [{i}/{len(docs)}] {path.name} {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        if len(doc.pages) != len(gt_pages):
-            continue
+    if len(doc.pages) == len(gt_pages):
         for page, gt in zip(doc.pages, gt_pages, strict=True):
             if not gt.strip():
                 continue
@@ -143,6 +136,23 @@ def collect(
                     features=feats,  # type: ignore[arg-type]
                 )
             )
+    return path.name, time.perf_counter() - t0, records
+
+
+def collect(
+    corpus: str, docs: list[tuple[Path, list[str], bool]], cache: Path, refresh: bool, jobs: int = 1
+) -> list[PageRecord]:
+    """Convert every document and measure each page against its ground truth (cached)."""
+    if cache.is_file() and not refresh:
+        return [PageRecord(**json.loads(line)) for line in cache.read_text().splitlines()]
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [(corpus, path, gt, casefold) for path, gt, casefold in docs]
+    records: list[PageRecord] = []
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for i, (name, seconds, recs) in enumerate(pool.map(_measure, tasks), 1):
+            print(f"  [{i}/{len(tasks)}] {name} {seconds:.1f}s", file=sys.stderr)
+            records.extend(recs)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text("".join(json.dumps(asdict(r)) + "\n" for r in records))
     return records
@@ -298,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-seed", type=int, default=7)
     ap.add_argument("--eval-pages", type=int, default=60)
     ap.add_argument("--plot", type=Path, default=BENCH / "quality_calibration.png")
+    ap.add_argument("--jobs", type=int, default=2, help="documents converted in parallel")
     args = ap.parse_args(argv)
 
     evalset = _generated(
@@ -308,11 +319,16 @@ def main(argv: list[str] | None = None) -> int:
         _page_truths_generated(evalset),
         BENCH / "quality" / f"eval-s{args.eval_seed}.jsonl",
         args.refresh,
+        args.jobs,
     )
     real_recs: list[PageRecord] = []
     if (REAL / "MANIFEST.tsv").is_file():
         real_recs = collect(
-            "real", _page_truths_real(REAL), BENCH / "quality" / "real.jsonl", args.refresh
+            "real",
+            _page_truths_real(REAL),
+            BENCH / "quality" / "real.jsonl",
+            args.refresh,
+            args.jobs,
         )
     if args.fit:
         fitset = _generated(
@@ -323,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             _page_truths_generated(fitset),
             BENCH / "quality" / f"fit-s{args.fit_seed}.jsonl",
             args.refresh,
+            args.jobs,
         )
         model = fit(fit_recs, f"generated corpus seed {args.fit_seed}, {len(fit_recs)} pages")
         MODEL_PATH.write_text(model.model_dump_json(indent=1) + "\n")

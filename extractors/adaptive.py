@@ -3,9 +3,10 @@
 ``recognize_page`` repairs the page (:func:`extractors.repair.repair_for_ocr`) and
 reads it once. When that reading is poor (low mean confidence or few real words)
 it tries a bounded list of alternatives — the page turned by OSD, a Sauvola-
-binarised image, other Tesseract page segmentation modes — while the page's time
-budget (``ExtractConfig.page_time_budget_s``) lasts, and keeps the reading with
-the most confident real text (:func:`reading_score`). Which reading won and how
+binarised image, other Tesseract page segmentation modes — while each one helps,
+up to ``ExtractConfig.max_ocr_attempts`` readings and within the page's time
+budget (``page_time_budget_s``), and keeps the reading with the most confident
+real text (:func:`reading_score`). Which reading won and how
 many were made is recorded on ``ImageMeasurements`` (``ocr_path``,
 ``ocr_attempts``).
 """
@@ -108,20 +109,21 @@ def recognize_page(
     attempts = 0
     osd_runs = repair.measurements.osd_runs
 
-    def read(label: str, version: RepairResult, eng: OcrEngine) -> Reading:
+    def read(label: str, version: RepairResult, eng: OcrEngine, timeout_s: float) -> Reading:
         nonlocal attempts
         attempts += 1
-        words = eng.recognize(version.image, cfg.languages, cfg.ocr_timeout_s)
+        words = eng.recognize(version.image, cfg.languages, timeout_s)
         conf, validity, score = reading_score(words, english)
         logger.debug("%s: conf %.2f validity %.2f score %.0f", label, conf, validity, score)
         return Reading(label, words, version, conf, validity, score)
 
-    best = read("psm3", repair, engine)
+    best = read("psm3", repair, engine, cfg.ocr_timeout_s)
     first_s = time.monotonic() - start
     for label, make in _alternatives(image, engine, cfg, dpi) if cfg.repair_images else []:
-        if not is_poor(best):
+        if not is_poor(best) or attempts >= cfg.max_ocr_attempts:
             break
         elapsed = time.monotonic() - start
+        remaining = cfg.page_time_budget_s - elapsed
         if elapsed + first_s > cfg.page_time_budget_s:
             logger.debug("page time budget spent after %.1fs", elapsed)
             break
@@ -131,14 +133,18 @@ def recognize_page(
                 continue
             version, eng = made
             osd_runs = max(osd_runs, version.measurements.osd_runs)
-            reading = read(f"{best.label} > {label}", version, eng)
+            # An alternative may not run past the page budget (never below a floor).
+            timeout = min(cfg.ocr_timeout_s, max(5.0, remaining))
+            reading = read(f"{best.label} > {label}", version, eng, timeout)
         except (OcrEngineUnavailable, LanguagePackMissing):
             raise
         except OcrError as exc:  # an alternative failing leaves the best reading standing
             logger.debug("OCR alternative %s failed: %s", label, exc)
             continue
-        if reading.score > best.score:
+        if reading.score > best.score * 1.02:
             best = reading
+        else:
+            break  # an alternative that does not help: the page is as good as it gets
     m = best.repair.measurements
     m.ocr_path = best.label
     m.ocr_attempts = attempts

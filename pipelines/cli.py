@@ -95,9 +95,12 @@ def _setup_logging(debug: bool) -> None:
     )
 
 
-def _config(ocr: OcrMode, lang: str, password: str | None) -> PipelineConfig:
+def _config(ocr: OcrMode, lang: str, password: str | None, page_workers: int = 1) -> PipelineConfig:
     try:
-        return PipelineConfig(extract=ExtractConfig(ocr=ocr, languages=lang, password=password))
+        extract = ExtractConfig(
+            ocr=ocr, languages=lang, password=password, page_workers=page_workers
+        )
+        return PipelineConfig(extract=extract)
     except ValueError as exc:
         raise ConfigError(f"invalid option: {exc}") from exc
 
@@ -157,7 +160,8 @@ def convert(
         err.print(f"doorstep: unknown format {chosen!r}; choose one of {', '.join(FORMATS)}")
         raise typer.Exit(ExitCode.USAGE)
     try:
-        cfg = _config(ocr, lang, password)
+        # One document: OCR its pages on every core (a batch parallelises documents).
+        cfg = _config(ocr, lang, password, page_workers=max(1, os.cpu_count() or 1))
         _check_languages(cfg)
     except DoorstepError as exc:
         raise _usage_error(exc) from None

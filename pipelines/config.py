@@ -57,8 +57,15 @@ class ExtractConfig(_Section):
         description="Measure page images and repair them before OCR (orientation, skew, "
         "borders, background, noise, ruling lines, scale).",
     )
+    max_ocr_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=8,
+        description="Readings of one page at most: the first and up to this minus one "
+        "alternatives; the search also stops after an alternative that does not help.",
+    )
     page_time_budget_s: float = Field(
-        default=30.0,
+        default=20.0,
         ge=0,
         description="Seconds per page after which no further OCR alternative is tried "
         "for a page whose first reading is poor (0: first reading only).",
@@ -206,8 +213,8 @@ class PipelineConfig(BaseModel):
     quality: QualityConfig = Field(default_factory=QualityConfig, description="Scoring.")
 
     def config_hash(self) -> str:
-        """Digest of everything that changes output (the password is left out)."""
-        payload = self.model_dump_json(exclude={"extract": {"password"}})
+        """Digest of everything that changes output (not the password, not parallelism)."""
+        payload = self.model_dump_json(exclude={"extract": {"password", "page_workers"}})
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
