@@ -168,7 +168,7 @@ def _matrix(records: list[PageRecord]) -> np.ndarray:
     )
 
 
-def fit(records: list[PageRecord], note: str) -> QualityModel:
+def fit(records: list[PageRecord], note: str, blend: float = 0.3) -> QualityModel:
     """Ridge regression on standardised features, then an isotonic map onto accuracy."""
     ocr = [r for r in records if r.method == "ocr"]
     x = _matrix(ocr)
@@ -195,6 +195,7 @@ def fit(records: list[PageRecord], note: str) -> QualityModel:
         iso_x=ix,
         iso_y=iy,
         trained_on=note,
+        blend=blend,
     )
 
 
@@ -237,7 +238,7 @@ def evaluate(label: str, records: list[PageRecord]) -> dict[str, Any]:
 def rescore(records: list[PageRecord], model: QualityModel) -> list[PageRecord]:
     """Apply ``model`` to cached OCR pages (so a refit needs no new OCR run)."""
     from pipelines.config import QualityConfig
-    from pipelines.stages.quality import grade_for
+    from pipelines.stages.quality import _heuristic, grade_for
 
     cfg = QualityConfig()
     out = []
@@ -246,7 +247,14 @@ def rescore(records: list[PageRecord], model: QualityModel) -> list[PageRecord]:
             feats = {k: (math.nan if v is None else float(v)) for k, v in r.features.items()}
             garbage = feats.get("garbage", math.nan)
             penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
-            s = model.predict(feats) * penalty
+            heuristic = _heuristic(feats)
+            fitted = model.predict(feats)
+            mixed = (
+                fitted
+                if math.isnan(heuristic)
+                else (model.blend * fitted + (1 - model.blend) * heuristic)
+            )
+            s = mixed * penalty
             r = PageRecord(**{**asdict(r), "score": s, "grade": str(grade_for(s, cfg))})
         out.append(r)
     return out
@@ -309,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-pages", type=int, default=60)
     ap.add_argument("--plot", type=Path, default=BENCH / "quality_calibration.png")
     ap.add_argument("--jobs", type=int, default=2, help="documents converted in parallel")
+    ap.add_argument("--blend", type=float, default=0.3, help="weight of the fitted model")
     args = ap.parse_args(argv)
 
     evalset = _generated(
@@ -341,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             args.refresh,
             args.jobs,
         )
-        model = fit(fit_recs, f"generated corpus seed {args.fit_seed}, {len(fit_recs)} pages")
+        model = fit(
+            fit_recs, f"generated corpus seed {args.fit_seed}, {len(fit_recs)} pages", args.blend
+        )
         MODEL_PATH.write_text(model.model_dump_json(indent=1) + "\n")
         print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(fit_recs)} pages)")
         eval_recs, real_recs = rescore(eval_recs, model), rescore(real_recs, model)

@@ -125,9 +125,13 @@ def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
     penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
     if method is ExtractionMethod.OCR:
         model = load_model()
-        if model is not None:
-            return model.predict(feats) * penalty
-        return _heuristic(feats) * penalty
+        heuristic = _heuristic(feats)
+        if model is None:
+            return heuristic * penalty
+        fitted = model.predict(feats)
+        if math.isnan(heuristic):
+            return fitted * penalty
+        return (model.blend * fitted + (1.0 - model.blend) * heuristic) * penalty
     if method is ExtractionMethod.TEXT_LAYER:
         validity = feats.get("validity", math.nan)
         base = 1.0 if math.isnan(validity) else min(1.0, 0.4 + validity * 0.65)

@@ -35,6 +35,13 @@ class QualityModel(BaseModel):
     iso_x: list[float] = Field(description="Isotonic knots: linear predictions (ascending).")
     iso_y: list[float] = Field(description="Isotonic knots: accuracy at each knot.")
     trained_on: str = Field(default="", description="What the model was fitted on.")
+    blend: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Weight of the fitted model against the confidence/real-word heuristic "
+        "(the synthetic training pages are harsher than real scans; the blend transfers).",
+    )
 
     def linear(self, values: Mapping[str, float]) -> float:
         total = self.intercept
