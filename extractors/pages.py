@@ -12,6 +12,7 @@ an unusable engine (not installed, language missing) fails the document.
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,13 @@ class PendingOcr:
     job: Callable[[], None]
 
 
+def _mupdf_error() -> type[Exception]:
+    """MuPDF's own exception base (not a RuntimeError), when PyMuPDF is loaded."""
+    mupdf = sys.modules.get("pymupdf.mupdf")
+    base = getattr(mupdf, "FzErrorBase", None)
+    return base if isinstance(base, type) and issubclass(base, Exception) else RuntimeError
+
+
 def guarded(page: Page, path: Path, job: Callable[[], None]) -> None:
     """Run ``job``; record a page failure on ``page.error`` instead of raising."""
     try:
@@ -46,7 +54,7 @@ def guarded(page: Page, path: Path, job: Callable[[], None]) -> None:
         raise  # the engine itself is unusable: the whole document fails
     except DoorstepError as exc:
         page.error = to_record(exc, page=page.number)
-    except (RuntimeError, ValueError) as exc:  # MuPDF errors on a damaged page
+    except (RuntimeError, ValueError, _mupdf_error()) as exc:  # a damaged page
         logger.debug("page %d of %s failed", page.number, path, exc_info=True)
         page.error = to_record(
             CorruptDocument(f"page {page.number} cannot be read: {exc}"), page=page.number

@@ -86,11 +86,17 @@ class PdfExtractor:
         self.engine = engine
 
     def extract(self, source: Source, cfg: ExtractConfig) -> list[Page]:
+        import pymupdf
+
         doc = open_pdf(source, cfg)
         try:
-            if doc.page_count == 0:
+            try:
+                count = doc.page_count
+            except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:
+                raise CorruptDocument(f"{source.path.name}: damaged page tree ({exc})") from exc
+            if count == 0:
                 raise CorruptDocument(f"{source.path.name} has no pages")
-            items = (self._page(doc, i, source, cfg) for i in range(doc.page_count))
+            items = (self._page(doc, i, source, cfg) for i in range(count))
             return run_pages(items, source.path, cfg.page_workers)
         finally:
             doc.close()
