@@ -312,3 +312,30 @@ def test_serve_ingests_dropped_files(tmp_path: Path, prefect_server: dict[str, s
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_robustness_corpus_is_fully_accounted_for(
+    tmp_path: Path, prefect_server: dict[str, str]
+) -> None:
+    """Every hostile input of fixtures/robust (plus symlink loops, newline names...) gets a
+    manifest row with its expected status and error code; the batch goes on."""
+    from fixtures.robust import build, make_filesystem_cases
+    from pipelines.config import ExtractConfig, OcrMode
+    from pipelines.flows import run_batch
+
+    src, out = tmp_path / "robust", tmp_path / "out"
+    expected = build(src)
+    expected.pop("many_pages.pdf")  # 2,000 pages: covered by tests/test_robustness.py
+    (src / "many_pages.pdf").unlink()
+    fs_cases = make_filesystem_cases(src / "fs")
+    expected.update({f"fs/{k}": v for k, v in fs_cases.items()})
+    (src / "expected.json").unlink()
+    cfg = PipelineConfig(extract=ExtractConfig(ocr=OcrMode.NEVER))
+    summary = run_batch(src, out, cfg, workers=2)
+    rows = {r["source"]: r for r in _manifest(out)}
+    assert set(rows) == set(expected), set(rows) ^ set(expected)
+    assert len(summary.results) == len(expected)
+    for source, want in expected.items():
+        got = (rows[source]["status"], rows[source]["error_type"] or None)
+        assert got == (want["status"], want["error"]), source
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
