@@ -64,17 +64,18 @@ def open_pdf(source: Source, cfg: ExtractConfig) -> pymupdf.Document:
     pymupdf.TOOLS.mupdf_display_warnings(False)
     try:
         doc = pymupdf.open(source.path, filetype="pdf")
-    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+    except (pymupdf.FileDataError, RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:
         raise CorruptDocument(f"cannot open PDF {source.path.name}: {exc}") from exc
     if doc.needs_pass:
-        if not cfg.password:
+        candidates = [p for p in (cfg.password, *cfg.passwords) if p]
+        if not candidates:
             doc.close()
             raise EncryptedDocument(f"{source.path.name} is encrypted and needs a password")
-        if not doc.authenticate(cfg.password):
+        if not any(doc.authenticate(p) for p in candidates):
             doc.close()
             raise EncryptedDocument(
-                f"the password given does not open {source.path.name}",
-                hint="Check the password passed with --password.",
+                f"none of the {len(candidates)} password(s) given opens {source.path.name}",
+                hint="Check --password / the --passwords-file entries for this file.",
             )
     return doc
 

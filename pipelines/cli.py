@@ -81,6 +81,25 @@ LangOption = Annotated[
 PasswordOption = Annotated[
     str | None, typer.Option("--password", help="Password for encrypted PDFs.")
 ]
+PasswordsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passwords-file",
+        help="File of passwords to try on encrypted PDFs, one per line.",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+
+
+def _read_passwords(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line.rstrip("\r") for line in lines if line.strip()]
+
+
 DebugOption = Annotated[bool, typer.Option("--debug", help="Verbose logs and tracebacks.")]
 
 
@@ -95,10 +114,20 @@ def _setup_logging(debug: bool) -> None:
     )
 
 
-def _config(ocr: OcrMode, lang: str, password: str | None, page_workers: int = 1) -> PipelineConfig:
+def _config(
+    ocr: OcrMode,
+    lang: str,
+    password: str | None,
+    page_workers: int = 1,
+    passwords_file: Path | None = None,
+) -> PipelineConfig:
     try:
         extract = ExtractConfig(
-            ocr=ocr, languages=lang, password=password, page_workers=page_workers
+            ocr=ocr,
+            languages=lang,
+            password=password,
+            passwords=_read_passwords(passwords_file),
+            page_workers=page_workers,
         )
         return PipelineConfig(extract=extract)
     except ValueError as exc:
@@ -150,6 +179,7 @@ def convert(
     ocr: OcrOption = OcrMode.AUTO,
     lang: LangOption = "eng",
     password: PasswordOption = None,
+    passwords_file: PasswordsFileOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Convert one file. `text` is the cleaned body text, pages separated by form feeds."""
@@ -161,7 +191,13 @@ def convert(
         raise typer.Exit(ExitCode.USAGE)
     try:
         # One document: OCR its pages on every core (a batch parallelises documents).
-        cfg = _config(ocr, lang, password, page_workers=max(1, os.cpu_count() or 1))
+        cfg = _config(
+            ocr,
+            lang,
+            password,
+            page_workers=max(1, os.cpu_count() or 1),
+            passwords_file=passwords_file,
+        )
         _check_languages(cfg)
     except DoorstepError as exc:
         raise _usage_error(exc) from None
@@ -315,6 +351,7 @@ def run(
     ocr: OcrOption = OcrMode.AUTO,
     lang: LangOption = "eng",
     password: PasswordOption = None,
+    passwords_file: PasswordsFileOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Convert new and changed files under FOLDER into OUTDIR (incremental; see README)."""
@@ -324,7 +361,7 @@ def run(
         err.print(f"doorstep: not a folder: {folder}")
         raise typer.Exit(ExitCode.USAGE)
     try:
-        cfg = _config(ocr, lang, password)
+        cfg = _config(ocr, lang, password, passwords_file=passwords_file)
         _check_languages(cfg)
         batch = _batch_config(
             workers=workers,

@@ -46,6 +46,10 @@ class ExtractConfig(_Section):
         description="A text layer whose share of real-looking words is below this is re-OCRed.",
     )
     password: str | None = Field(default=None, description="Password for encrypted PDFs.")
+    passwords: list[str] = Field(
+        default_factory=list,
+        description="More passwords to try, in order (from --passwords-file); never hashed.",
+    )
     max_image_pixels: int = Field(
         default=200_000_000,
         gt=0,
@@ -214,7 +218,9 @@ class PipelineConfig(BaseModel):
 
     def config_hash(self) -> str:
         """Digest of everything that changes output (not the password, not parallelism)."""
-        payload = self.model_dump_json(exclude={"extract": {"password", "page_workers"}})
+        payload = self.model_dump_json(
+            exclude={"extract": {"password", "passwords", "page_workers"}}
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

@@ -16,7 +16,7 @@ from extractors.detect import identify
 from extractors.registry import extractor_for
 from pipelines import __version__
 from pipelines.config import PipelineConfig
-from pipelines.errors import DoorstepError, to_record
+from pipelines.errors import DoorstepError, SourceChanged, to_record
 from pipelines.model import Document, Page, Status, stable_id
 from pipelines.stages import (
     chunk,
@@ -30,6 +30,15 @@ from pipelines.stages import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Size, modification time and inode: what changes when a file is rewritten."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def run_stages(doc: Document, cfg: PipelineConfig) -> Document:
@@ -64,6 +73,7 @@ def convert(
     """
     name = source_name if source_name is not None else str(path)
     base = {"source": name, "pipeline_version": __version__, "config_hash": cfg.config_hash()}
+    before = _stamp(path)
     try:
         src = identify(path)
     except DoorstepError as exc:
@@ -78,6 +88,8 @@ def convert(
     doc = Document(id=src.doc_id, sha256=src.sha256, kind=src.kind, **base)
     try:
         pages = (extractor or extractor_for(src.kind)).extract(src, cfg.extract)
+        if _stamp(path) != before:
+            raise SourceChanged(f"{path.name} changed while it was being read")
         doc = run_stages(doc.model_copy(update={"pages": pages}), cfg)
     except DoorstepError as exc:
         logger.debug("conversion of %s failed", path, exc_info=True)

@@ -8,6 +8,7 @@
     │   ├── UnsupportedFormat       no extractor knows this kind of file
     │   ├── EncryptedDocument       needs a password
     │   ├── CorruptDocument         the file is damaged beyond repair
+    │   ├── SourceChanged           the file changed while it was being read
     │   └── ImageTooLarge           over the pixel limit (decompression-bomb guard)
     ├── ExtractionError             reading content out of a valid document failed
     │   ├── PageExtractionError     one page failed (the document goes on: partial)
@@ -74,12 +75,20 @@ class UnsupportedFormat(InputError):
 
 class EncryptedDocument(InputError):
     code = "ENCRYPTED"
-    hint = "The PDF needs a password: pass it with --password."
+    hint = (
+        "The PDF needs a password: pass it with --password, or list candidates one per "
+        "line in a file given with --passwords-file."
+    )
 
 
 class CorruptDocument(InputError):
     code = "CORRUPT"
     hint = "The file is damaged; try re-saving it from the application that made it."
+
+
+class SourceChanged(InputError):
+    code = "CHANGED"
+    hint = "The file changed while it was read; the next run converts it again."
 
 
 class ImageTooLarge(InputError):

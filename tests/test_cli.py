@@ -128,3 +128,18 @@ def test_interop_formats(pdf: Path) -> None:
     assert res.returncode == 0, res.stderr
     elements = json.loads(res.stdout)
     assert {e["metadata"]["page_number"] for e in elements} == {1, 2}
+
+
+def test_passwords_file_is_tried_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "locked.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Opened by the second password", fontsize=12)
+    doc.save(str(path), encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="two", owner_pw="own")
+    pw = tmp_path / "passwords.txt"
+    pw.write_text("one\ntwo\n")
+    res = doorstep("convert", str(path), "--format", "text", "--passwords-file", str(pw))
+    assert res.returncode == 0, res.stderr
+    assert "Opened by the second password" in res.stdout
+    pw.write_text("nope\n")
+    res = doorstep("convert", str(path), "--format", "text", "--passwords-file", str(pw))
+    assert res.returncode == ExitCode.FAILED and "ENCRYPTED" in res.stderr

@@ -136,3 +136,27 @@ def test_library_noise_never_reaches_stdout(robust_dir: tuple[Path, dict]) -> No
     assert res.returncode == 0
     assert "MuPDF" not in res.stdout
     assert res.stdout.startswith("Robustness test page 1.")
+
+
+class _RewritingExtractor:
+    """Extracts, then appends to the file as a writer would mid-read."""
+
+    name = "rewriting"
+
+    def extract(self, source, cfg):  # type: ignore[no-untyped-def]
+        from extractors.registry import extractor_for
+
+        pages = extractor_for(source.kind).extract(source, cfg)
+        with source.path.open("ab") as fh:
+            fh.write(b"\n%% appended while being read\n")
+        return pages
+
+
+def test_a_file_that_changes_while_read_is_reported(tmp_path: Path) -> None:
+    from fixtures.robust import CASES
+
+    path = tmp_path / "moving.pdf"
+    path.write_bytes(CASES["no_extension_pdf"][0]())
+    doc = convert(path, FAST, extractor=_RewritingExtractor())
+    assert doc.status is Status.FAILED and doc.errors[0].code == "CHANGED"
+    assert "next run" in doc.errors[0].hint
