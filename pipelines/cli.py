@@ -93,6 +93,17 @@ PasswordsFileOption = Annotated[
 ]
 
 
+_DEFAULT_MAX_PIXELS = ExtractConfig.model_fields["max_image_pixels"].default
+MaxPixelsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-image-pixels",
+        min=1,
+        help="Refuse images with more pixels than this (decompression-bomb guard).",
+    ),
+]
+
+
 def _read_passwords(path: Path | None) -> list[str]:
     if path is None:
         return []
@@ -120,6 +131,7 @@ def _config(
     password: str | None,
     page_workers: int = 1,
     passwords_file: Path | None = None,
+    max_image_pixels: int = _DEFAULT_MAX_PIXELS,
 ) -> PipelineConfig:
     try:
         extract = ExtractConfig(
@@ -128,6 +140,7 @@ def _config(
             password=password,
             passwords=_read_passwords(passwords_file),
             page_workers=page_workers,
+            max_image_pixels=max_image_pixels,
         )
         return PipelineConfig(extract=extract)
     except ValueError as exc:
@@ -180,6 +193,7 @@ def convert(
     lang: LangOption = "eng",
     password: PasswordOption = None,
     passwords_file: PasswordsFileOption = None,
+    max_image_pixels: MaxPixelsOption = _DEFAULT_MAX_PIXELS,
     debug: DebugOption = False,
 ) -> None:
     """Convert one file. `text` is the cleaned body text, pages separated by form feeds."""
@@ -197,6 +211,7 @@ def convert(
             password,
             page_workers=max(1, os.cpu_count() or 1),
             passwords_file=passwords_file,
+            max_image_pixels=max_image_pixels,
         )
         _check_languages(cfg)
     except DoorstepError as exc:
@@ -352,6 +367,7 @@ def run(
     lang: LangOption = "eng",
     password: PasswordOption = None,
     passwords_file: PasswordsFileOption = None,
+    max_image_pixels: MaxPixelsOption = _DEFAULT_MAX_PIXELS,
     debug: DebugOption = False,
 ) -> None:
     """Convert new and changed files under FOLDER into OUTDIR (incremental; see README)."""
@@ -361,7 +377,13 @@ def run(
         err.print(f"doorstep: not a folder: {folder}")
         raise typer.Exit(ExitCode.USAGE)
     try:
-        cfg = _config(ocr, lang, password, passwords_file=passwords_file)
+        cfg = _config(
+            ocr,
+            lang,
+            password,
+            passwords_file=passwords_file,
+            max_image_pixels=max_image_pixels,
+        )
         _check_languages(cfg)
         batch = _batch_config(
             workers=workers,

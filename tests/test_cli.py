@@ -143,3 +143,12 @@ def test_passwords_file_is_tried_in_order(tmp_path: Path) -> None:
     pw.write_text("nope\n")
     res = doorstep("convert", str(path), "--format", "text", "--passwords-file", str(pw))
     assert res.returncode == ExitCode.FAILED and "ENCRYPTED" in res.stderr
+
+
+def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "scan.png"
+    Image.new("L", (300, 100), 255).save(path)
+    res = doorstep("convert", str(path), "--max-image-pixels", "1000")
+    assert res.returncode == ExitCode.FAILED and "IMAGE_TOO_LARGE" in res.stderr
