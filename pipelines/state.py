@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from extractors.detect import sha256_file
 from pipelines import __version__
 from pipelines.config import PipelineConfig
 from pipelines.errors import BatchLocked, StateError
@@ -114,14 +115,6 @@ def list_inputs(folder: Path, exclude: Path | None = None) -> list[tuple[Path, s
     return found
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class StateStore:
     """The SQLite store of one output folder. Use :func:`open_state`."""
 
@@ -151,7 +144,7 @@ class StateStore:
         ).fetchone()
         if row is not None and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
             return str(row[3]), False
-        sha = _sha256_file(path)
+        sha = sha256_file(path)
         if time.time_ns() - st.st_mtime_ns > _RACY_NS:  # else it may change within the tick
             self.db.execute(
                 "INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?, ?)",
