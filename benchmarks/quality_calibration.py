@@ -356,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
         MODEL_PATH.write_text(model.model_dump_json(indent=1) + "\n")
         print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(fit_recs)} pages)")
         eval_recs, real_recs = rescore(eval_recs, model), rescore(real_recs, model)
+    else:
+        from pipelines.stages.quality_model import load_model
+
+        packaged = load_model()  # cached pages may predate it: score them with it
+        if packaged is not None:
+            eval_recs, real_recs = rescore(eval_recs, packaged), rescore(real_recs, packaged)
     rows = [evaluate("generated (held out)", eval_recs)]
     if real_recs:
         rows.append(evaluate("real (with GT)", real_recs))
