@@ -43,7 +43,8 @@ def run(cases: int, seed: int) -> tuple[collections.Counter[str], list[str], flo
             codes = [e.code for e in doc.errors]
             if "INTERNAL" in codes:
                 unhandled.append(f"case {i} ({kind}): INTERNAL {doc.errors}")
-            key = f"{kind} {doc.status}" + (f" {codes[0]}" if doc.status == "failed" else "")
+            shown = codes[0] if doc.status in ("failed", "skipped") and codes else ""
+            key = f"{kind} {doc.status} {shown}".rstrip()
             outcomes[key] += 1
     return outcomes, unhandled, time.perf_counter() - start
 

@@ -52,7 +52,7 @@ class ExitCode(IntEnum):
 
 
 def exit_code_for(statuses: Iterable[Status]) -> ExitCode:
-    seen = set(statuses)
+    seen = set(statuses)  # skipped files (unsupported types) do not fail a batch
     if Status.FAILED in seen:
         return ExitCode.FAILED
     if Status.PARTIAL in seen:
@@ -221,7 +221,7 @@ def convert(
     from pipelines.outputs import RENDERERS, write_atomic
 
     doc = convert_file(file, cfg, source_name=str(file))
-    if doc.status is Status.FAILED:
+    if doc.status in (Status.FAILED, Status.SKIPPED):  # the one file asked for: a failure
         _report_failure(doc)
         raise typer.Exit(ExitCode.FAILED)
     if doc.status is Status.PARTIAL:
@@ -249,7 +249,19 @@ def _summary_table(
     pages = sum(d.pages for d in stats)
     scores = [d.quality for d in stats if d.quality is not None and not math.isnan(d.quality)]
     table = Table(title="doorstep run summary", show_header=True)
-    columns = ("docs", "new", "same", "gone", "ok", "part", "fail", "pages", "chunks", "qual")
+    columns = (
+        "docs",
+        "new",
+        "same",
+        "gone",
+        "ok",
+        "part",
+        "fail",
+        "skip",
+        "pages",
+        "chunks",
+        "qual",
+    )
     for col in (*columns, "secs", "pg/s"):
         table.add_column(col, justify="right")
     count = {s: sum(1 for d in stats if d.status is s) for s in Status}
@@ -261,6 +273,7 @@ def _summary_table(
         str(count[Status.OK]),
         str(count[Status.PARTIAL]),
         str(count[Status.FAILED]),
+        str(count[Status.SKIPPED]),
         str(pages),
         str(sum(d.chunks for d in stats)),
         f"{sum(scores) / len(scores):.3f}" if scores else "-",

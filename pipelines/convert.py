@@ -16,7 +16,7 @@ from extractors.detect import identify
 from extractors.registry import extractor_for
 from pipelines import __version__
 from pipelines.config import PipelineConfig
-from pipelines.errors import DoorstepError, SourceChanged, to_record
+from pipelines.errors import DoorstepError, SourceChanged, UnsupportedFormat, to_record
 from pipelines.model import Document, Page, Status, stable_id
 from pipelines.stages import (
     chunk,
@@ -81,7 +81,7 @@ def convert(
         return Document(
             id=stable_id("unidentified", name),
             sha256="",
-            status=Status.FAILED,
+            status=Status.SKIPPED if isinstance(exc, UnsupportedFormat) else Status.FAILED,
             errors=[to_record(exc)],
             **base,
         )
@@ -93,7 +93,8 @@ def convert(
         doc = run_stages(doc.model_copy(update={"pages": pages}), cfg)
     except DoorstepError as exc:
         logger.debug("conversion of %s failed", path, exc_info=True)
-        return doc.model_copy(update={"status": Status.FAILED, "errors": [to_record(exc)]})
+        status = Status.SKIPPED if isinstance(exc, UnsupportedFormat) else Status.FAILED
+        return doc.model_copy(update={"status": status, "errors": [to_record(exc)]})
     except Exception as exc:  # a bug or an unforeseen library error: record, never lose
         logger.exception("unexpected error converting %s", path)
         return doc.model_copy(update={"status": Status.FAILED, "errors": [to_record(exc)]})

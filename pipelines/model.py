@@ -78,7 +78,11 @@ class ExtractionMethod(StrEnum):
 class Status(StrEnum):
     OK = "ok"
     PARTIAL = "partial"
+    """Converted, but some pages failed (each page records its error)."""
     FAILED = "failed"
+    """Not converted; the error records say why and what to do."""
+    SKIPPED = "skipped"
+    """Not a kind of file doorstep reads (``UNSUPPORTED``); recorded, never lost."""
 
 
 class Grade(StrEnum):

@@ -168,7 +168,8 @@ class StateStore:
 
         It is keyed by the hash of the bytes it was converted from: the document's own
         when it has one, else ``input_sha256`` (from planning; e.g. for empty files)."""
-        code = doc.errors[0].code if doc.errors and doc.status is Status.FAILED else ""
+        failed = doc.status in (Status.FAILED, Status.SKIPPED)
+        code = doc.errors[0].code if doc.errors and failed else ""
         final = code not in RETRY_NEXT_RUN
         quality = None if doc.quality.score != doc.quality.score else doc.quality.score
         self.db.execute(

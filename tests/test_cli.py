@@ -33,6 +33,7 @@ def test_exit_code_table() -> None:
     assert exit_code_for([Status.OK, Status.PARTIAL]) is ExitCode.PARTIAL
     assert exit_code_for([Status.PARTIAL, Status.FAILED]) is ExitCode.FAILED
     assert exit_code_for([]) is ExitCode.OK
+    assert exit_code_for([Status.OK, Status.SKIPPED]) is ExitCode.OK  # unsupported: recorded
     assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4]
 
 
