@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -140,8 +139,7 @@ def test_pdfs_are_image_only(corpus: Path) -> None:
 
 
 @pytest.mark.tesseract
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
-def test_tesseract_reads_clean_page(corpus: Path, tmp_path: Path) -> None:
+def test_tesseract_reads_clean_page(corpus: Path, tmp_path: Path, tesseract: str) -> None:
     index = json.loads((corpus / "index.json").read_text())
     doc = next(
         d
