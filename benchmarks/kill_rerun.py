@@ -39,7 +39,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_server(
+    home: Path, timeout_s: float = 180.0
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """A real ``prefect server start`` on a free loopback port with PREFECT_HOME=``home``;
+    returns it and the environment that points clients at it (tests use it too)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {
@@ -67,16 +71,18 @@ def start_server(home: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
+    log.close()  # the server has its own copy of the descriptor
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:  # loopback health check of the server started above, not a download
             with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
                 if r.status == 200:
                     return proc, {**env, "PREFECT_API_URL": url}
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("the Prefect server did not start")
+    raise RuntimeError(f"the Prefect server did not start: {(home / 'server.log').read_text()}")
 
 
 def build_inputs(folder: Path, docs: int) -> None:

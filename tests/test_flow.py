@@ -8,12 +8,10 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,46 +25,21 @@ from tests.imaging import render_text_page, text_pdf
 COMBINED = ("chunks.jsonl", "chunks.parquet", "pages.parquet")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A real ``prefect server start`` on a free loopback port, PREFECT_HOME in tmp."""
+    from benchmarks.kill_rerun import start_server
+
     home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("w")
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     try:
-        deadline = time.monotonic() + 150
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()}")
-            time.sleep(0.5)
+        proc, env = start_server(home, timeout_s=150)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    url = env["PREFECT_API_URL"]
+    try:
         from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
-        client_env = {**env, "PREFECT_API_URL": url, "PREFECT_LOGGING_LEVEL": "WARNING"}
+        client_env = {**env, "PREFECT_LOGGING_LEVEL": "WARNING"}
         with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):
             yield client_env
             from prefect.events.worker import EventsWorker
@@ -80,7 +53,6 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 def _folder(tmp_path: Path) -> Path:
