@@ -15,8 +15,7 @@ a score is low; the grade follows configurable thresholds.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pipelines.config import QualityConfig
 from pipelines.model import (
@@ -31,13 +30,12 @@ from pipelines.model import (
     ReasonCode,
 )
 from pipelines.stages.quality_model import load_model
-from pipelines.textmetrics import garbage_ratio, tokens, word_validity
+from pipelines.textmetrics import TextStats
 
 _SKEW_REASON_DEGREES = 2.0
 _LOW_CONTRAST = 0.35
 _LOW_DPI = 150.0
 _SMALL_TEXT_PX = 14.0
-_SYMBOL_RE = re.compile(r"[^\w\s.,;:!?'\"()\-/%$€£&@#+*=]")
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -74,16 +72,13 @@ def grade_for(score: float, cfg: QualityConfig) -> Grade:
 # --------------------------------------------------------------------------- features
 
 
-def text_features(text: str) -> dict[str, float]:
-    toks = tokens(text)
-    chars = [c for c in text if not c.isspace()]
-    short = sum(1 for t in toks if len(t) <= 2 and not t.isalnum())
+def text_features(stats: TextStats) -> dict[str, float]:
     return {
-        "validity": word_validity(text),
-        "garbage": garbage_ratio(text),
-        "symbol_share": (len(_SYMBOL_RE.findall(text)) / len(chars)) if chars else math.nan,
-        "short_token_share": short / len(toks) if toks else math.nan,
-        "log_words": math.log1p(len(toks)),
+        "validity": stats.validity,
+        "garbage": stats.garbage_ratio,
+        "symbol_share": stats.symbol_share,
+        "short_token_share": stats.short_token_share,
+        "log_words": math.log1p(stats.n_tokens),
     }
 
 
@@ -108,10 +103,20 @@ def image_features(image: ImageMeasurements | None) -> dict[str, float]:
     }
 
 
-def features(blocks: list[Block], image: ImageMeasurements | None) -> dict[str, float]:
-    """Every named feature of a run of blocks (a page body or a chunk)."""
-    text = "\n".join(b.text for b in blocks)
-    return {**text_features(text), **ocr_features(blocks), **image_features(image)}
+def features(
+    blocks: list[Block],
+    image: ImageMeasurements | None,
+    stats: Mapping[str, TextStats] | None = None,
+) -> dict[str, float]:
+    """Every named feature of a run of blocks (a page body or a chunk).
+
+    ``stats`` holds each block's text counts when the caller has them already
+    (keyed by block id); counts are additive, so the run's are their sum.
+    """
+    total = TextStats()
+    for b in blocks:
+        total += stats[b.id] if stats is not None and b.id in stats else TextStats.of(b.text)
+    return {**text_features(total), **ocr_features(blocks), **image_features(image)}
 
 
 # --------------------------------------------------------------------------- scoring
@@ -181,9 +186,10 @@ def score_blocks(
     method: ExtractionMethod,
     image: ImageMeasurements | None,
     cfg: QualityConfig,
+    stats: Mapping[str, TextStats] | None = None,
 ) -> QualityScores:
     """Quality of a run of blocks (a page body or a chunk) made by ``method``."""
-    feats = features(blocks, image)
+    feats = features(blocks, image, stats)
     value = _estimate(method, feats)
     return QualityScores(
         score=value,
@@ -196,9 +202,11 @@ def score_blocks(
     )
 
 
-def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
+def score_page(
+    page: Page, cfg: QualityConfig, stats: Mapping[str, TextStats] | None = None
+) -> QualityScores:
     body = [b for b in page.blocks if b.layer is Layer.BODY]
-    scores = score_blocks(body, page.method, page.image, cfg)
+    scores = score_blocks(body, page.method, page.image, cfg, stats)
     if page.error is not None:
         scores.reasons.append(ReasonCode.PAGE_FAILED)
         scores.score, scores.grade = 0.0, Grade.POOR
@@ -214,7 +222,8 @@ def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
 
 def score(doc: Document, cfg: QualityConfig) -> Document:
     """A copy of ``doc`` with quality on every page, every chunk and the document."""
-    pages = [p.model_copy(update={"quality": score_page(p, cfg)}) for p in doc.pages]
+    stats = {b.id: TextStats.of(b.text) for p in doc.pages for b in p.blocks}
+    pages = [p.model_copy(update={"quality": score_page(p, cfg, stats)}) for p in doc.pages]
     by_page = {p.number: p for p in pages}
     by_id = {b.id: b for p in pages for b in p.blocks}
     chunks = []
@@ -222,7 +231,8 @@ def score(doc: Document, cfg: QualityConfig) -> Document:
         blocks = [by_id[r.block_id] for r in c.blocks if r.block_id in by_id]
         first = by_page.get(c.page_start)
         method = first.method if first is not None else ExtractionMethod.NONE
-        q = score_blocks(blocks, method, first.image if first is not None else None, cfg)
+        image = first.image if first is not None else None
+        q = score_blocks(blocks, method, image, cfg, stats)
         page_reasons = {
             r for p in pages if c.page_start <= p.number <= c.page_end for r in p.quality.reasons
         }
