@@ -60,7 +60,7 @@ def _is_real_word(token: str, words: frozenset[str]) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _classify(raw: str) -> int:
+def word_class(raw: str) -> int:
     """-1: not counted (number, code, punctuation); 0: not a word; 1: a real word."""
     tok = raw.strip(_STRIP)
     if not tok or _NUMERIC_RE.match(tok):
@@ -98,7 +98,7 @@ class TextStats:
         toks = _TOKEN_RE.findall(text)
         if not toks:
             return cls()
-        classes = [_classify(t) for t in toks]
+        classes = [word_class(t) for t in toks]
         return cls(
             n_tokens=len(toks),
             word_tokens=sum(1 for k in classes if k >= 0),
@@ -142,7 +142,7 @@ def word_validity(text: str) -> float:
 
     Numbers, codes and punctuation are not counted either way.
     """
-    classes = [_classify(t) for t in _TOKEN_RE.findall(text)]
+    classes = [word_class(t) for t in _TOKEN_RE.findall(text)]
     counted = [k for k in classes if k >= 0]
     return sum(counted) / len(counted) if counted else math.nan
 

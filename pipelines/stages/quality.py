@@ -30,7 +30,7 @@ from pipelines.model import (
     ReasonCode,
 )
 from pipelines.stages.quality_model import load_model
-from pipelines.textmetrics import TextStats
+from pipelines.textmetrics import TextStats, word_class
 
 _SKEW_REASON_DEGREES = 2.0
 _LOW_CONTRAST = 0.35
@@ -82,14 +82,41 @@ def text_features(stats: TextStats) -> dict[str, float]:
     }
 
 
+_SURE_CONFIDENCE = 0.85
+"""An OCR word read at least this confidently counts as plausible even when no
+dictionary knows it (names, codes, other languages: most of a receipt)."""
+
+
 def ocr_features(blocks: list[Block]) -> dict[str, float]:
-    confs = [w.confidence for b in blocks for w in b.words if not math.isnan(w.confidence)]
+    """OCR confidence distribution, and the share of *suspect* words: words no
+    dictionary knows that the OCR engine was also unsure of."""
+    confs: list[float] = []
+    weighted = weight = 0.0
+    counted = suspect = 0
+    for b in blocks:
+        for w in b.words:
+            c = w.confidence
+            if math.isnan(c):
+                continue
+            confs.append(c)
+            weighted += c * len(w.text)
+            weight += len(w.text)
+            kind = word_class(w.text)
+            if kind >= 0:
+                counted += 1
+                suspect += kind == 0 and c < _SURE_CONFIDENCE
     if not confs:
-        return {"conf_mean": math.nan, "conf_p10": math.nan, "conf_low_share": math.nan}
+        return {
+            "conf_mean": math.nan,
+            "conf_p10": math.nan,
+            "conf_low_share": math.nan,
+            "suspect_share": math.nan,
+        }
     return {
-        "conf_mean": _weighted_mean((w.confidence, len(w.text)) for b in blocks for w in b.words),
+        "conf_mean": weighted / weight if weight else math.nan,
         "conf_p10": percentile(confs, 0.10),
         "conf_low_share": sum(1 for c in confs if c < 0.5) / len(confs),
+        "suspect_share": suspect / counted if counted else math.nan,
     }
 
 
