@@ -245,6 +245,21 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
     return out
 
 
+def shift_block(block: Block, dx: float, dy: float) -> Block:
+    """``block`` moved by (dx, dy) page units: boxes of the block, its lines and words."""
+
+    def move(b: BBox | None) -> BBox | None:
+        return None if b is None else BBox(x0=b.x0 + dx, y0=b.y0 + dy, x1=b.x1 + dx, y1=b.y1 + dy)
+
+    return block.model_copy(
+        update={
+            "bbox": move(block.bbox),
+            "words": [w.model_copy(update={"bbox": move(w.bbox)}) for w in block.words],
+            "lines": [ln.model_copy(update={"bbox": move(ln.bbox)}) for ln in block.lines],
+        }
+    )
+
+
 def ocr_page(
     image: np.ndarray,
     source: Source,
@@ -254,6 +269,7 @@ def ocr_page(
     scale: float,
     dpi: float,
     engine: OcrEngine | None = None,
+    first_index: int = 0,
 ) -> OcrPage:
     """Repair one page image, OCR it and return blocks in page units.
 
@@ -265,7 +281,7 @@ def ocr_page(
     engine = engine or default_engine()
     reading = recognize_page(image, cfg, engine, dpi=dpi)
     words = reading.words
-    blocks = words_to_blocks(words, source, page, reading.repair, scale)
+    blocks = words_to_blocks(words, source, page, reading.repair, scale, first_index)
     if cfg.detect_handwriting and words:
         blocks = _set_aside_handwriting(blocks, reading, scale)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from extractors.base import Source
-from extractors.ocr import OcrEngine, ocr_page
+from extractors.ocr import OcrEngine, ocr_page, shift_block
 from extractors.pages import PendingOcr, guarded, run_pages
 from extractors.pdf_text import (
     EXTRACTOR_NAME as EXTRACTOR_NAME,  # re-exported: callers name the extractor by it
@@ -25,19 +25,21 @@ from extractors.pdf_text import (
     text_layer_blocks,
     with_tables,
 )
-from extractors.pdf_triage import decide
-from pipelines.config import ExtractConfig
+from extractors.pdf_triage import decide, picture_regions
+from pipelines.config import ExtractConfig, OcrMode
 from pipelines.errors import (
     CorruptDocument,
     EncryptedDocument,
 )
-from pipelines.model import ExtractionMethod, Page
+from pipelines.model import Block, ExtractionMethod, Page
 
 if TYPE_CHECKING:
     import numpy as np
     import pymupdf
 
 logger = logging.getLogger(__name__)
+
+_Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,23 @@ class PdfExtractor:
                 tables = find_tables(page)
                 page_out.blocks = text_layer_blocks(source, number, with_tables(layer, tables))
                 page_out.method = ExtractionMethod.TEXT_LAYER
+                pictures = picture_regions(page, layer) if cfg.ocr is not OcrMode.NEVER else []
+                if pictures:
+                    page_out.method_reason += f"; OCR of {len(pictures)} picture(s) without text"
+                    clips = [(box, *self._render(page, page_out, cfg, box)) for box in pictures]
+                    pending.append(
+                        PendingOcr(
+                            page_out, lambda: self._ocr_pictures(clips, page_out, source, cfg)
+                        )
+                    )
 
         guarded(page_out, source.path, read)
         return pending[0] if pending and page_out.error is None else page_out
 
-    def _render(self, page: pymupdf.Page, out: Page, cfg: ExtractConfig) -> tuple[np.ndarray, int]:
-        """The page as a greyscale image for OCR, and its resolution."""
+    def _render(
+        self, page: pymupdf.Page, out: Page, cfg: ExtractConfig, clip: _Box | None = None
+    ) -> tuple[np.ndarray, int]:
+        """The page (or the ``clip`` box of it) as a greyscale image for OCR, and its dpi."""
         import numpy as np
         import pymupdf
 
@@ -139,7 +152,12 @@ class PdfExtractor:
         # Never render more than ~100 megapixels, whatever the page size.
         area_in2 = max(1.0, (out.width / 72.0) * (out.height / 72.0))
         dpi = int(min(dpi, (100e6 / area_in2) ** 0.5))
-        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+        pix = page.get_pixmap(
+            dpi=dpi,
+            colorspace=pymupdf.csGRAY,
+            alpha=False,
+            clip=pymupdf.Rect(clip) if clip is not None else None,
+        )
         samples = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
         return np.ascontiguousarray(samples[:, : pix.width]), dpi
 
@@ -152,3 +170,30 @@ class PdfExtractor:
         out.blocks = result.blocks
         out.image = result.measurements
         out.method = ExtractionMethod.OCR
+
+    def _ocr_pictures(
+        self,
+        clips: list[tuple[_Box, np.ndarray, int]],
+        out: Page,
+        source: Source,
+        cfg: ExtractConfig,
+    ) -> None:
+        """OCR each picture of a text page; its blocks join the text layer's (mode both)."""
+        added: list[Block] = []
+        for (x0, y0, _, _), pixels, dpi in clips:
+            result = ocr_page(
+                pixels,
+                source,
+                out.number,
+                cfg,
+                scale=72.0 / dpi,
+                dpi=float(dpi),
+                engine=self.engine,
+                first_index=len(out.blocks) + len(added),
+            )
+            added.extend(shift_block(b, x0, y0) for b in result.blocks)
+            if out.image is None or result.measurements.width_px > out.image.width_px:
+                out.image = result.measurements  # the largest picture's measurements
+        if added:
+            out.blocks = [*out.blocks, *added]
+            out.method = ExtractionMethod.MIXED

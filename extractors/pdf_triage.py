@@ -27,6 +27,10 @@ SCAN_COVERAGE = 0.8
 """An image covering this share of the page makes the page a scan."""
 SCAN_MAX_TEXT_CHARS = 200
 """A scan whose text layer has fewer characters is OCRed (a few vector words on top)."""
+PICTURE_MIN_SHARE = 0.05
+"""An image covering at least this share of a text page is OCRed too (mode both)."""
+PICTURE_MAX_TEXT_CHARS = 20
+"""...unless the text layer already has this many characters over it."""
 INVISIBLE_SHARE = 0.5
 INVISIBLE_MIN_VALIDITY = 0.8
 """An invisible (OCR) text layer with a smaller share of real words is OCRed again."""
@@ -42,6 +46,32 @@ def image_coverage(page: pymupdf.Page) -> float:
         box = pymupdf.Rect(info["bbox"]) & page.rect
         best = max(best, abs(box) / area)
     return best
+
+
+def picture_regions(
+    page: pymupdf.Page, layer: Sequence[TextLayerBlock]
+) -> list[tuple[float, float, float, float]]:
+    """Boxes (points) of images large enough to hold text that no text-layer text covers:
+    a scanned figure, a pasted scan of a table, a photographed form on a digital page."""
+    import pymupdf
+
+    area = abs(page.rect) or 1.0
+    out: list[tuple[float, float, float, float]] = []
+    for info in page.get_image_info():
+        box = pymupdf.Rect(info["bbox"]) & page.rect
+        if box.is_empty or abs(box) / area < PICTURE_MIN_SHARE or abs(box) / area >= SCAN_COVERAGE:
+            continue
+        covered = sum(
+            len(ln.text)
+            for b in layer
+            for ln in b.lines
+            if box.contains(
+                pymupdf.Point((ln.bbox[0] + ln.bbox[2]) / 2, (ln.bbox[1] + ln.bbox[3]) / 2)
+            )
+        )
+        if covered < PICTURE_MAX_TEXT_CHARS:
+            out.append((box.x0, box.y0, box.x1, box.y1))
+    return out
 
 
 def invisible_share(layer: Sequence[TextLayerBlock]) -> float:

@@ -71,6 +71,8 @@ class ExtractionMethod(StrEnum):
 
     TEXT_LAYER = "text_layer"
     OCR = "ocr"
+    MIXED = "mixed"
+    """The text layer, plus OCR of pictures on the page that carry no text layer."""
     NATIVE = "native"
     """Parsed from a structured format (DOCX, HTML, text, e-mail)."""
     NONE = "none"

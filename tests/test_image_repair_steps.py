@@ -44,7 +44,8 @@ from extractors.repair import (
     rotate_quadrant,
     upscale_factor,
 )
-from pipelines.config import ExtractConfig
+from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
+from pipelines.convert import convert
 from pipelines.model import ExtractionMethod, Page
 from tests.imaging import LINES, render_text_page
 
@@ -347,6 +348,31 @@ def test_invisible_ocr_layer_poor_is_redone_good_is_kept(tmp_path: Path) -> None
     page, calls = _triage(_pdf(tmp_path, good))
     assert page.method is ExtractionMethod.TEXT_LAYER and calls == 0
     assert "invisible" in page.method_reason
+
+
+@pytest.mark.usefixtures("tesseract")
+def test_a_text_page_with_a_picture_of_text_is_read_both_ways(tmp_path: Path) -> None:
+    box = pymupdf.Rect(72, 400, 540, 700)
+
+    def build(page: pymupdf.Page) -> None:
+        page.insert_text((72, 100), "Figure 3 shows the scanned memo below.")
+        for i, line in enumerate(LINES):
+            page.insert_text((72, 130 + 20 * i), line.upper())
+        page.insert_image(box, pixmap=_scan_pixmap(), keep_proportion=False)
+
+    doc = convert(_pdf(tmp_path, build), PipelineConfig())
+    page = doc.pages[0]
+    assert page.method is ExtractionMethod.MIXED
+    assert "picture" in page.method_reason
+    text = doc.text()
+    assert "Figure 3 shows" in text and "QUICK BROWN FOX" in text  # the text layer
+    ocr = [b for b in page.blocks if b.extractor == "tesseract"]
+    assert "quick brown fox" in " ".join(b.text for b in ocr)  # the picture, by OCR
+    assert all(box.contains(pymupdf.Rect(b.bbox.x0, b.bbox.y0, b.bbox.x1, b.bbox.y1)) for b in ocr)
+    assert 0.8 < page.quality.score <= 1.0
+    # --ocr never reads the text layer only.
+    never = PipelineConfig(extract=ExtractConfig(ocr=OcrMode.NEVER))
+    assert convert(_pdf(tmp_path, build), never).pages[0].method is ExtractionMethod.TEXT_LAYER
 
 
 # ----------------------------------------------------------------------------- end to end

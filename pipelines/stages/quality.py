@@ -223,9 +223,26 @@ def score_blocks(
     cfg: QualityConfig,
     stats: Mapping[str, TextStats] | None = None,
 ) -> QualityScores:
-    """Quality of a run of blocks (a page body or a chunk) made by ``method``."""
+    """Quality of a run of blocks (a page body or a chunk) made by ``method``.
+
+    On a mixed page (text layer plus OCR of pictures) each part is estimated
+    by its own method and the estimates are weighted by their characters.
+    """
     feats = features(blocks, image, stats)
-    value = _estimate(method, feats)
+    if method is ExtractionMethod.MIXED:
+        ocr = [b for b in blocks if b.words and any(not math.isnan(w.confidence) for w in b.words)]
+        layer = [b for b in blocks if not any(b is o for o in ocr)]
+        parts = [
+            (ExtractionMethod.OCR, ocr, image),
+            (ExtractionMethod.TEXT_LAYER, layer, None),
+        ]
+        value = _weighted_mean(
+            (_estimate(m, features(bs, im, stats)), sum(len(b.text) for b in bs))
+            for m, bs, im in parts
+            if bs
+        )
+    else:
+        value = _estimate(method, feats)
     return QualityScores(
         score=value,
         grade=grade_for(value, cfg),
