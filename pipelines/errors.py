@@ -178,7 +178,7 @@ class InvalidCorrection(ReviewError):
 
 
 class NotReviewable(ReviewError):
-    code = "NOT_FOUND"
+    code = "NOT_REVIEWABLE"
     hint = "Reload the review page: the output folder may have changed."
 
 
