@@ -12,7 +12,8 @@ This module owns
 - :func:`apply_corrections`, a pure ``(doc, corrections) -> doc``: corrected page
   text replaces the page's body text, chunking and scoring run again, and reviewed
   pages and chunks carry a typed :class:`~pipelines.model.Review` and a quality of
-  1.0 (corrected, approved) or 0.0 (rejected).
+  1.0 (corrected, approved) or 0.0 (rejected). A chunk that also covers pages no
+  one reviewed keeps its measured score and gains the reason code.
 
 A correction made for another sha256 of the same source is *stale*: it is kept,
 never applied, and the document says so (``Document.corrections``).
@@ -330,16 +331,20 @@ def reviewed_quality(quality: QualityScores, status: ReviewStatus) -> QualitySco
 
 def _chunk_status(
     c: Chunk, pages: dict[int, Page], verdicts: dict[str, ReviewStatus]
-) -> ReviewStatus | None:
+) -> tuple[ReviewStatus | None, bool]:
+    """A chunk's review and whether it covers the whole chunk (else it only adds a reason):
+    its own verdict, else rejected if any of its pages is, corrected if any is (complete
+    when all are reviewed), approved if all are."""
     if c.id in verdicts:
-        return verdicts[c.id]
+        return verdicts[c.id], True
     span = [pages[n].review for n in range(c.page_start, c.page_end + 1) if n in pages]
     statuses = {r.status for r in span if r is not None}
+    complete = bool(span) and None not in span
     if ReviewStatus.REJECTED in statuses:
-        return ReviewStatus.REJECTED
-    if not span or None in span:
-        return None
-    return ReviewStatus.CORRECTED if ReviewStatus.CORRECTED in statuses else ReviewStatus.APPROVED
+        return ReviewStatus.REJECTED, True
+    if ReviewStatus.CORRECTED in statuses:
+        return ReviewStatus.CORRECTED, complete
+    return (ReviewStatus.APPROVED, True) if complete else (None, False)
 
 
 def apply_corrections(
@@ -384,14 +389,16 @@ def apply_corrections(
     verdicts = {v.chunk_id: v.status for v in corrections.chunks}
     chunks = []
     for c in out.chunks:
-        status = _chunk_status(c, by_number, verdicts)
+        status, complete = _chunk_status(c, by_number, verdicts)
         if status is not None:
-            c = c.model_copy(
-                update={
-                    "review": Review(status=status),
-                    "quality": reviewed_quality(c.quality, status),
-                }
+            quality = (
+                reviewed_quality(c.quality, status)
+                if complete
+                else c.quality.model_copy(
+                    update={"reasons": sorted({*c.quality.reasons, _REASON[status]})}
+                )
             )
+            c = c.model_copy(update={"review": Review(status=status), "quality": quality})
         chunks.append(c)
     return out.model_copy(
         update={

@@ -80,6 +80,7 @@ function markCurrent(i) {
 async function select(i, focusList = true) {
   if (i < 0 || i >= state.items.length) return;
   markCurrent(i);
+  $("page-text").disabled = true; // until the new page's text is in
   const button = $("items").querySelector(`button[data-index="${i}"]`);
   if (button && focusList) { button.focus(); button.scrollIntoView({ block: "nearest" }); }
   await showPage(state.items[i]);
@@ -132,8 +133,8 @@ function renderChunks(d) {
     const current = state.item && state.item.kind === "chunk" && state.item.chunk_id === c.id;
     const approve = el("button", { type: "button", text: "Approve" });
     const reject = el("button", { type: "button", text: "Reject" });
-    approve.addEventListener("click", () => saveChunk(c.id, "approved"));
-    reject.addEventListener("click", () => saveChunk(c.id, "rejected"));
+    approve.addEventListener("click", () => saveChunk(d.doc_id, c.id, "approved"));
+    reject.addEventListener("click", () => saveChunk(d.doc_id, c.id, "rejected"));
     const head = el("span", {}, el("span", { class: `grade grade-${c.grade}`, text: `#${c.index} ${scoreText(c)} ${c.grade}` }),
       ` ${c.reasons.join(", ")} `);
     if (c.review) head.append(badge(c.review, c.review));
@@ -144,6 +145,7 @@ function renderChunks(d) {
 
 async function showPage(item) {
   const d = await api(`/api/doc/${item.doc_id}/page/${item.page}`);
+  if (state.item !== item) return; // the user moved on while this page loaded
   state.detail = d;
   $("page-title").textContent = `${d.source} — page ${d.page} of ${d.pages.length}`;
   const stale = $("stale");
@@ -181,27 +183,34 @@ async function post(path, payload, done) {
     setStatus(`${done} — ${result.message}`);
     const keep = state.item;
     await loadItems(keep);
-    if (keep) await showPage(keep);
+    if (state.item) await showPage(state.item);
   } catch (error) {
     setStatus(`not saved: ${error.message}`);
   }
 }
 
-function pagePath() { return `/api/corrections/${state.detail.doc_id}/page/${state.detail.page}`; }
+function pagePath(item) { return `/api/corrections/${item.doc_id}/page/${item.page}`; }
 
-function saveText() {
-  if (!state.detail) return;
-  post(pagePath(), { status: "corrected", text: $("page-text").value }, "Saved correction");
+function shown() {
+  // The page on screen, only once it is the selected item's page (never a stale one).
+  const d = state.detail, item = state.item;
+  return d && item && d.doc_id === item.doc_id && d.page === item.page ? d : null;
 }
 
-function saveChunk(id, status) {
-  post(`/api/corrections/${state.detail.doc_id}/chunk/${id}`, { status }, `Chunk ${status}`);
+function saveText() {
+  if (!shown()) { setStatus("the page is still loading; nothing saved"); return; }
+  post(pagePath(state.item), { status: "corrected", text: $("page-text").value }, "Saved correction");
+}
+
+function saveChunk(docId, id, status) {
+  post(`/api/corrections/${docId}/chunk/${id}`, { status }, `Chunk ${status}`);
 }
 
 function verdict(status) {
-  if (!state.detail) return;
-  if (state.item && state.item.kind === "chunk" && status !== null) saveChunk(state.item.chunk_id, status);
-  else post(pagePath(), { status }, status ? `Page ${status}` : "Review cleared");
+  const item = state.item;
+  if (!item) return;
+  if (item.kind === "chunk" && status !== null) saveChunk(item.doc_id, item.chunk_id, status);
+  else post(pagePath(item), { status }, status ? `Page ${status}` : "Review cleared");
 }
 
 function typing(target) {
