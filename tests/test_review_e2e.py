@@ -40,10 +40,9 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield {**env, "PREFECT_LOGGING_LEVEL": "WARNING"}
     finally:
         proc.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.kill()  # a no-op once it has exited
 
 
 @pytest.fixture(scope="module")
