@@ -102,7 +102,8 @@ def rebuild(
 
 def rebuild_as_last_run(outdir: Path, store: StateStore) -> None:
     """Rebuild the combined outputs as the last ``doorstep run`` did (after a review save)."""
-    sources = json.loads(store.meta(_META_SOURCES) or "[]")
+    recorded = store.meta(_META_SOURCES)  # absent when an older doorstep wrote OUTDIR
+    sources = json.loads(recorded) if recorded else sorted(store.stored())
     chunk_cfg, quality_cfg = stage_configs(store)
     rebuild(
         outdir,

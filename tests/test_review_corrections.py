@@ -299,3 +299,37 @@ def test_api_save_rebuilds_outputs_and_clear_restores(outdir: Path, tmp_path: Pa
         assert status == 200
     assert (out / "chunks.jsonl").read_bytes() == original
     assert not list((out / "corrections").glob("*.json"))
+
+
+def test_chunk_over_unreviewed_pages_keeps_its_measured_score(tmp_path: Path) -> None:
+    from pipelines.config import PipelineConfig
+    from pipelines.convert import convert
+
+    pdf = Path(__file__).parents[1] / "fixtures/samples/born_digital_report.pdf"
+    doc = convert(pdf, PipelineConfig(), source_name="born.pdf")
+    fix = PageCorrection(page=2, status=ReviewStatus.CORRECTED, text="A short fixed line.")
+    out = apply_corrections(doc, _corrections(doc, fix))
+    spanning = [c for c in out.chunks if "A short fixed line." in c.text]
+    assert spanning, "the corrected text must be in a chunk"
+    for c in spanning:
+        assert c.review is not None and c.review.status is ReviewStatus.CORRECTED
+        assert ReasonCode.HUMAN_CORRECTED in c.quality.reasons
+    partial = [c for c in spanning if c.page_start < 2 or c.page_end > 2]
+    assert partial, "a short correction merges into a chunk that covers another page"
+    assert all(ReasonCode.HUMAN_APPROVED not in c.quality.reasons for c in partial)
+    approve_rest = [PageCorrection(page=n, status=ReviewStatus.APPROVED) for n in (1, 3)]
+    everything = apply_corrections(doc, _corrections(doc, approve_rest[0], fix, approve_rest[1]))
+    assert {(c.quality.score, c.quality.grade) for c in everything.chunks} == {
+        (1.0, Grade.EXCELLENT)
+    }
+
+
+def test_review_command_refuses_a_folder_that_is_no_output(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "pipelines", "review", str(tmp_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 2, res.stderr
+    assert "NOT_REVIEWABLE" in res.stderr and "doorstep run" in res.stderr

@@ -161,9 +161,10 @@ class ReviewHandler(BaseHTTPRequestHandler):
             self._error(ReviewError(f"internal error: {type(exc).__name__}: {exc}"))
 
     def _host_ok(self) -> bool:
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        """On loopback, only loopback names (a rebound DNS name is refused)."""
         bound = str(self.server.server_address[0])
-        return host in _LOOPBACK or host == bound
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        return bound not in _LOOPBACK or host in _LOOPBACK
 
     # ------------------------------------------------------------------ routes
 
