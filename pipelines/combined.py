@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pipelines.config import ChunkConfig, QualityConfig
-from pipelines.corrections import CorrectionIndex, CorrectionStore, apply_corrections
+from pipelines.corrections import CorrectionIndex, CorrectionStore
 from pipelines.model import CorrectionState, Document
 from pipelines.outputs import DocResult, load_result, routing_key, write_combined_sorted
+from pipelines.stages.review import apply_corrections
 from pipelines.state import StateStore
 
 logger = logging.getLogger(__name__)

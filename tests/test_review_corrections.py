@@ -21,13 +21,13 @@ from pipelines.corrections import (
     DocCorrections,
     PageCorrection,
     PageEdit,
-    apply_corrections,
     check_id,
     parse_edit,
 )
 from pipelines.errors import InvalidCorrection
 from pipelines.model import CorrectionState, Document, Grade, Layer, ReasonCode, ReviewStatus
 from pipelines.outputs import DocResult, load_result, write_combined
+from pipelines.stages.review import apply_corrections
 from tests.review_support import chunk_rows, make_outdir, request, serving
 
 NEW_TEXT = "Corrected heading\n\nThe quick brown fox jumps over the lazy dog. Zebra quokka."

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.combined import input_folder, stage_configs
-from pipelines.corrections import CorrectionIndex, CorrectionStore, apply_corrections, check_id
+from pipelines.corrections import CorrectionIndex, CorrectionStore, check_id
 from pipelines.errors import DoorstepError, NotReviewable
 from pipelines.model import Chunk, Document, Layer, Page, QualityScores
 from pipelines.outputs import safe_join
+from pipelines.stages.review import apply_corrections
 from pipelines.state import STATE_DIR, StateStore
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 IMAGE_DPI = 100
 MAX_IMAGE_SIDE = 1800
 _IMAGE_KINDS = ("pdf", "image")
+_RENDER_LOCK = threading.Lock()
+"""MuPDF is not thread-safe: the server's threads render one page at a time."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,8 @@ class ReviewData:
         if not path.is_file():
             raise NotReviewable(f"the source file {e.raw.source} is gone")
         try:
-            return _render(path, e.raw.kind, number)
+            with _RENDER_LOCK:
+                return _render(path, e.raw.kind, number)
         except Exception as exc:  # a library error on a bad file: 404, never a dead server
             logger.debug("cannot render %s page %d", path, number, exc_info=True)
             raise NotReviewable(f"cannot render page {number} of {e.raw.source}: {exc}") from None
