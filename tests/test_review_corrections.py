@@ -333,3 +333,13 @@ def test_review_command_refuses_a_folder_that_is_no_output(tmp_path: Path) -> No
     )
     assert res.returncode == 2, res.stderr
     assert "NOT_REVIEWABLE" in res.stderr and "doorstep run" in res.stderr
+
+
+def test_review_server_does_not_import_prefect() -> None:
+    code = (
+        "import sys, pipelines.review.server, pipelines.combined\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'prefect')\n"
+        "assert not loaded, loaded\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
