@@ -296,12 +296,14 @@ def _up_to_date(
     folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool, routing: str = ""
 ) -> list[_DocStat] | None:
     """Without Prefect: the stored stats if nothing changed since the last run, else None."""
+    from pipelines.combined import remember_input_folder
     from pipelines.state import open_state, plan_batch, result_checker
 
     if not (outdir / ".doorstep" / "state.sqlite").is_file():
         return None
     with open_state(outdir) as store:
         plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        remember_input_folder(store, folder)  # the review page renders pages from it
         if plan.has_work or not store.combined_current(plan.sources, routing):
             return None
         if need_report and not (outdir / "report.html").is_file():
@@ -317,15 +319,17 @@ def _out() -> Console:
 
 
 def _print_routing(outdir: Path, min_quality: float | None) -> None:
-    """Where the quality gate sent the chunks (nothing is dropped)."""
-    if min_quality is None:
-        return
+    """Where the quality gate (and reviewers' rejections) sent the chunks (none is dropped)."""
     from pipelines.outputs import count_lines
 
     kept, review = count_lines(outdir / "chunks.jsonl"), count_lines(outdir / "review.jsonl")
+    if min_quality is None:
+        if review:
+            _out().print(f"{review} chunks rejected by a reviewer are in review.jsonl")
+        return
     _out().print(
         f"quality gate {min_quality:g}: {kept} chunks in chunks.jsonl, "
-        f"{review} in review.jsonl (quality below {min_quality:g} or unknown)"
+        f"{review} in review.jsonl (quality below {min_quality:g}, unknown, or rejected)"
     )
 
 

@@ -175,6 +175,7 @@ def test_browser_correction_survives_rerun_and_goes_stale(
     res = _run(src, out, prefect_env)
     assert (out / "chunks.jsonl").read_bytes() == saved
     assert "2 documents corrected, 0 stale" in res.stdout
+    assert "chunks rejected by a reviewer are in review.jsonl" in res.stdout
     rows = [r for r in chunk_rows(out) if r["source"] == PDF]
     fixed = [r for r in rows if "zebra quokka" in r["text"]]
     assert fixed and all(r["page_start"] == 2 for r in fixed)
