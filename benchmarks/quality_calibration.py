@@ -41,6 +41,7 @@ FEATURES = [
     "conf_p10",
     "conf_low_share",
     "validity",
+    "suspect_share",
     "symbol_share",
     "short_token_share",
     "log_words",

@@ -51,7 +51,7 @@ def triage(page: pymupdf.Page, layer: list[TextLayerBlock], cfg: ExtractConfig) 
 
     See :mod:`extractors.pdf_triage` for the rules.
     """
-    use_ocr, reason = decide(page, "\n".join(b.text for b in layer), cfg)
+    use_ocr, reason = decide(page, layer, cfg)
     return Triage(use_ocr, reason)
 
 

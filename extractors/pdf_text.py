@@ -34,6 +34,10 @@ class TextLayerLine:
     bbox: tuple[float, float, float, float]
     size: float
     bold: bool
+    chars: int = 0
+    """Non-space characters of the line's spans."""
+    hidden: int = 0
+    """Of those, characters drawn invisibly (an OCR layer under a scan)."""
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,22 @@ def _line(line: dict[str, Any]) -> TextLayerLine | None:
     if not text:
         return None
     sizes: list[float] = []
-    chars = bold = 0
+    chars = bold = hidden = 0
     for s in spans:
         n = len(str(s.get("text", "")).strip())
         if n:
             sizes.append(float(s.get("size", 0.0)))
             chars += n
             bold += n if _is_bold(s) else 0
+            hidden += n if s.get("alpha", 255) == 0 else 0
     x0, y0, x1, y1 = line["bbox"]
     return TextLayerLine(
         text=text,
         bbox=(float(x0), float(y0), float(x1), float(y1)),
         size=max(sizes) if sizes else 0.0,
         bold=chars > 0 and bold / chars > 0.6,
+        chars=chars,
+        hidden=hidden,
     )
 
 

@@ -11,8 +11,10 @@ decision carries its reason (``Page.method_reason``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from extractors.pdf_text import TextLayerBlock
 from pipelines.config import ExtractConfig, OcrMode
 from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
 
@@ -42,26 +44,22 @@ def image_coverage(page: pymupdf.Page) -> float:
     return best
 
 
-def invisible_share(page: pymupdf.Page) -> float:
-    """Share of text-layer characters drawn invisibly (render mode 3)."""
-    data: dict[str, Any] = page.get_text("dict")
-    total = hidden = 0
-    for blk in data.get("blocks", []):
-        for line in blk.get("lines", []):
-            for span in line.get("spans", []):
-                n = len(str(span.get("text", "")).strip())
-                total += n
-                if span.get("alpha", 255) == 0:
-                    hidden += n
+def invisible_share(layer: Sequence[TextLayerBlock]) -> float:
+    """Share of text-layer characters drawn invisibly (render mode 3 / alpha 0)."""
+    total = sum(ln.chars for b in layer for ln in b.lines)
+    hidden = sum(ln.hidden for b in layer for ln in b.lines)
     return hidden / total if total else 0.0
 
 
-def decide(page: pymupdf.Page, text: str, cfg: ExtractConfig) -> tuple[bool, str]:
-    """(OCR the page?, why) for a page whose text layer reads ``text``."""
+def decide(
+    page: pymupdf.Page, layer: Sequence[TextLayerBlock], cfg: ExtractConfig
+) -> tuple[bool, str]:
+    """(OCR the page?, why) for a page whose text layer is ``layer``."""
     if cfg.ocr is OcrMode.FORCE:
         return True, "OCR forced (--ocr force)"
     if cfg.ocr is OcrMode.NEVER:
         return False, "OCR disabled (--ocr never)"
+    text = "\n".join(b.text for b in layer)
     n_chars = alnum_count(text)
     has_images = bool(page.get_images(full=False))
     if n_chars < cfg.min_text_chars:
@@ -81,7 +79,7 @@ def decide(page: pymupdf.Page, text: str, cfg: ExtractConfig) -> tuple[bool, str
     measured = validity == validity
     if measured and validity < cfg.min_text_validity:
         return True, f"text layer looks like nonsense ({validity:.0%} real words)"
-    if invisible_share(page) > INVISIBLE_SHARE:
+    if invisible_share(layer) > INVISIBLE_SHARE:
         if measured and validity < INVISIBLE_MIN_VALIDITY:
             return True, f"invisible OCR text layer of poor quality ({validity:.0%} real words)"
         return False, f"invisible OCR text layer with {n_chars} characters of real text"

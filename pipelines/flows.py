@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,29 +73,54 @@ __all__ = ["BatchSummary", "batch_flow", "ingest_flow", "list_inputs", "run_batc
 ProgressHook = Callable[[DocResult], None]
 
 
-@dataclass(frozen=True)
 class BatchSummary:
-    """What one run did. ``results`` holds every current document (converted or reused)."""
+    """What one run did. ``results`` holds every current document (converted or reused).
 
-    results: list[DocResult]
-    seconds: float
-    converted: list[str] = field(default_factory=list)
-    reused: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    peak_rss_mb: float = 0.0
+    A plain class, not a dataclass: Prefect walks a flow's dataclass and pydantic
+    return values looking for futures, which over thousands of documents' blocks
+    and words cost more than the conversions of born-digital files.
+    """
+
+    __slots__ = ("converted", "peak_rss_mb", "removed", "results", "reused", "seconds")
+
+    def __init__(
+        self,
+        results: list[DocResult],
+        seconds: float,
+        converted: list[str] | None = None,
+        reused: list[str] | None = None,
+        removed: list[str] | None = None,
+        peak_rss_mb: float = 0.0,
+    ) -> None:
+        self.results = results
+        self.seconds = seconds
+        self.converted = converted or []
+        self.reused = reused or []
+        self.removed = removed or []
+        self.peak_rss_mb = peak_rss_mb
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.document.status is status)
 
 
+class Converted:
+    """A task's return: the result and the worker's peak RSS in MB (opaque to Prefect,
+    for the reason given on :class:`BatchSummary`)."""
+
+    __slots__ = ("peak_rss_mb", "result")
+
+    def __init__(self, result: DocResult, peak_rss_mb: float) -> None:
+        self.result = result
+        self.peak_rss_mb = peak_rss_mb
+
+
 @task(name="convert-document", cache_policy=NO_CACHE, task_run_name="convert {source}")
 def convert_task(
     path: Path, source: str, sha256: str, cfg: PipelineConfig, limits: Limits
-) -> tuple[DocResult, float]:
-    """Convert one file in an isolated worker; never raises. Returns the result and
-    the worker's peak RSS in MB."""
+) -> Converted:
+    """Convert one file in an isolated worker; never raises."""
     outcome = convert_isolated(path, source, cfg, limits, sha256=sha256)
-    return DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb
+    return Converted(DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb)
 
 
 def _size(item: InputFile) -> int:
@@ -178,7 +202,7 @@ def batch_flow(
         )
         if plan.todo and batch.dask_address is None:
             prewarm(min(len(plan.todo), batch.effective_workers()))
-        futures: dict[PrefectFuture[tuple[DocResult, float]], InputFile] = {
+        futures: dict[PrefectFuture[Converted], InputFile] = {
             convert_task.submit(item.path, item.source, item.sha256, cfg, limits): item
             for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
         }
@@ -186,8 +210,9 @@ def batch_flow(
         for fut in as_completed(list(futures)):
             item = futures[fut]
             try:
-                fresh, rss = fut.result()
-                peak = max(peak, rss)
+                done = fut.result()
+                fresh = done.result
+                peak = max(peak, done.peak_rss_mb)
             except Exception as exc:  # the task itself crashed: still account for the file
                 fresh = _crashed(item, exc)
             result = _store_result(outdir, store, fresh, item.sha256)

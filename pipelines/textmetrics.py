@@ -4,6 +4,11 @@ The English word list is the one that ships inside unstructured
 (``unstructured/nlp/english-words.txt``), read from the installed package
 without importing it (importing unstructured starts its telemetry):
 nothing is downloaded. It is loaded once per process, on first use.
+
+Counts are additive (:class:`TextStats`): the stats of a page are the sum of
+the stats of its blocks, so a block's text is measured once however many runs
+(page body, chunks) it belongs to. Born-digital pages spend most of their
+scoring time here, hence the fast paths (ASCII text, a per-process token cache).
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ import importlib.util
 import math
 import re
 import unicodedata
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 _TOKEN_RE = re.compile(r"\S+")
 _STRIP = "\"'`“”‘’«»()[]{}<>.,;:!?¿¡*_—–-/\\|…"
 _NUMERIC_RE = re.compile(r"^[\d.,:/%$€£#+\-x()]+$")
 _WORD_RE = re.compile(r"^[^\W\d_]+(?:['’][^\W\d_]+)*$")
+# Characters outside the usual word and punctuation set (a sign of OCR noise).
+_SYMBOL_RE = re.compile(r"[^\w\s.,;:!?'\"()\-/%$€£&@#+*=]")
+# ASCII control characters other than whitespace: the only garbage ASCII text can hold.
+_ASCII_BAD_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+_BAD = frozenset({"Cc", "Co", "Cs", "Cn"})
 
 
 @cache
@@ -48,36 +59,104 @@ def _is_real_word(token: str, words: frozenset[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
+def word_class(raw: str) -> int:
+    """-1: not counted (number, code, punctuation); 0: not a word; 1: a real word."""
+    tok = raw.strip(_STRIP)
+    if not tok or _NUMERIC_RE.match(tok):
+        return -1
+    if _WORD_RE.match(tok.replace("-", "")) and _is_real_word(tok, english_words()):
+        return 1
+    return 0
+
+
+def _garbage_chars(text: str) -> int:
+    if text.isascii():
+        return len(_ASCII_BAD_RE.findall(text))
+    return sum(
+        1
+        for c in text
+        if c == "\ufffd"
+        or ((c >= "\x7f" or c < " ") and not c.isspace() and unicodedata.category(c) in _BAD)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TextStats:
+    """Additive counts over a text; ratios are NaN when their denominator is 0."""
+
+    n_tokens: int = 0
+    word_tokens: int = 0  # tokens that count for word validity
+    real_words: int = 0
+    short_tokens: int = 0  # 1–2 character tokens that are not alphanumeric
+    chars: int = 0  # non-space characters
+    garbage: int = 0
+    symbols: int = 0
+
+    @classmethod
+    def of(cls, text: str) -> TextStats:
+        toks = _TOKEN_RE.findall(text)
+        if not toks:
+            return cls()
+        classes = [word_class(t) for t in toks]
+        return cls(
+            n_tokens=len(toks),
+            word_tokens=sum(1 for k in classes if k >= 0),
+            real_words=sum(1 for k in classes if k > 0),
+            short_tokens=sum(1 for t in toks if len(t) <= 2 and not t.isalnum()),
+            chars=sum(map(len, toks)),
+            garbage=_garbage_chars(text),
+            symbols=len(_SYMBOL_RE.findall(text)),
+        )
+
+    def __add__(self, other: TextStats) -> TextStats:
+        return TextStats(
+            self.n_tokens + other.n_tokens,
+            self.word_tokens + other.word_tokens,
+            self.real_words + other.real_words,
+            self.short_tokens + other.short_tokens,
+            self.chars + other.chars,
+            self.garbage + other.garbage,
+            self.symbols + other.symbols,
+        )
+
+    @property
+    def validity(self) -> float:
+        return self.real_words / self.word_tokens if self.word_tokens else math.nan
+
+    @property
+    def garbage_ratio(self) -> float:
+        return self.garbage / self.chars if self.chars else math.nan
+
+    @property
+    def symbol_share(self) -> float:
+        return self.symbols / self.chars if self.chars else math.nan
+
+    @property
+    def short_token_share(self) -> float:
+        return self.short_tokens / self.n_tokens if self.n_tokens else math.nan
+
+
 def word_validity(text: str) -> float:
     """Share of alphabetic tokens that are dictionary words; NaN when there are none.
 
     Numbers, codes and punctuation are not counted either way.
     """
-    words = english_words()
-    total = 0
-    real = 0
-    for raw in tokens(text):
-        tok = raw.strip(_STRIP)
-        if not tok or _NUMERIC_RE.match(tok):
-            continue
-        total += 1
-        if _WORD_RE.match(tok.replace("-", "")) and _is_real_word(tok, words):
-            real += 1
-    return real / total if total else math.nan
+    classes = [word_class(t) for t in _TOKEN_RE.findall(text)]
+    counted = [k for k in classes if k >= 0]
+    return sum(counted) / len(counted) if counted else math.nan
 
 
 def garbage_ratio(text: str) -> float:
     """Share of non-space characters that are replacement, control or private-use marks."""
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return math.nan
-    bad = 0
-    for c in chars:
-        cat = unicodedata.category(c)
-        if c == "\ufffd" or cat in ("Cc", "Co", "Cs", "Cn"):
-            bad += 1
-    return bad / len(chars)
+    chars = sum(map(len, text.split()))
+    return _garbage_chars(text) / chars if chars else math.nan
 
 
 def alnum_count(text: str) -> int:
+    if text.isascii():
+        return len(text) - len(_NON_ALNUM_ASCII_RE.findall(text))
     return sum(1 for c in text if c.isalnum())
+
+
+_NON_ALNUM_ASCII_RE = re.compile(r"[^A-Za-z0-9]")

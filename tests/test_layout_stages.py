@@ -120,6 +120,55 @@ def test_small_isolated_repeating_line_is_a_header() -> None:
     assert "budget" in doc.text() and "Acme" not in doc.text()
 
 
+def test_one_page_footer_note_far_below_the_body_is_a_footer() -> None:
+    body = _block(1, 1, "Total due 1,200.00\nThank you.", (72, 400, 540, 428))
+    note = _block(2, 1, "Payment is due within 30 days.", (72, 712, 400, 724))
+    near = _block(3, 1, "Signed by the clerk.", (72, 440, 400, 452))
+    doc = mark_furniture(_doc([[body, note, near]]), StructureConfig())
+    layers = {b.text: b.layer for b in doc.blocks()}
+    assert layers["Payment is due within 30 days."] is Layer.FURNITURE
+    assert layers["Signed by the clerk."] is Layer.BODY  # close to the body: stays
+    # The same note right under the body is body text.
+    close = _block(2, 1, "Payment is due within 30 days.", (72, 436, 400, 448))
+    doc = mark_furniture(_doc([[body, close]]), StructureConfig())
+    assert all(b.layer is Layer.BODY for b in doc.blocks())
+
+
+def test_letterhead_stack_in_small_type_is_furniture() -> None:
+    name = _block(0, 1, "Acme Ltd.", (72, 50, 200, 68), size=16.0)
+    street = _block(1, 1, "12 Mill Road", (72, 72, 160, 81), size=8.0)
+    town = _block(2, 1, "Leeds LS1 4AB", (72, 82, 160, 91), size=8.0)
+    text = _block(3, 1, "Dear Sir,\nWe write about the order.", (72, 160, 540, 184))
+    doc = mark_furniture(_doc([[name, street, town, text]]), StructureConfig())
+    layers = {b.text: b.layer for b in doc.blocks()}
+    assert layers["12 Mill Road"] is Layer.FURNITURE and layers["Leeds LS1 4AB"] is Layer.FURNITURE
+    assert layers["Acme Ltd."] is Layer.BODY and "Dear Sir" in doc.text()
+
+
+def test_margin_line_read_as_one_is_split_at_a_wide_gap() -> None:
+    from pipelines.model import Word
+
+    words = [
+        Word(text=t, bbox=BBox(x0=x, y0=80, x1=x + w, y1=90), confidence=0.9)
+        for t, x, w in [("Leeds", 72, 30), ("LS1", 106, 20), ("Invoice", 400, 40), ("77", 444, 12)]
+    ]
+    merged = Block(
+        id="m",
+        page=1,
+        bbox=BBox(x0=72, y0=80, x1=456, y1=90),
+        text="Leeds LS1 Invoice 77",
+        extractor="test",
+        words=words,
+        lines=[TextLine(text="Leeds LS1 Invoice 77", bbox=BBox(x0=72, y0=80, x1=456, y1=90))],
+    )
+    body = _block(1, 1, "Body text of the page.", (72, 300, 540, 312))
+    doc = mark_furniture(_doc([[merged, body]]), StructureConfig())
+    texts = [b.text for b in doc.pages[0].blocks]
+    assert texts[:2] == ["Leeds LS1", "Invoice 77"]
+    assert doc.pages[0].blocks[0].id != doc.pages[0].blocks[1].id
+    assert [w.text for w in doc.pages[0].blocks[1].words] == ["Invoice", "77"]
+
+
 def test_two_columns_are_read_column_by_column() -> None:
     blocks = [
         _block(0, 1, "Title Across Both", (150, 60, 460, 84), size=20),

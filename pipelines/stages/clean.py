@@ -58,15 +58,20 @@ def _unstructured_cleaners():  # type: ignore[no-untyped-def]
     return core
 
 
+_MOJIBAKE_HINT_RE = re.compile("[â\x91-\x97]")
+
+
 def normalize_unicode(text: str, form: str = "NFKC") -> str:
     """Unicode normal form; drops zero-width characters and soft hyphens."""
+    if text.isascii():
+        return text  # every normal form of ASCII text is itself
     text = _ZERO_WIDTH_RE.sub("", text.replace(_SOFT_HYPHEN, ""))
     return unicodedata.normalize(form, text)  # type: ignore[arg-type]
 
 
 def repair_mojibake(text: str) -> str:
     """Fix UTF-8-read-as-cp1252 quote sequences and cp1252 quote bytes."""
-    if "â" not in text and not any("\x91" <= c <= "\x97" for c in text):
+    if text.isascii() or not _MOJIBAKE_HINT_RE.search(text):
         return text
     fixed: str = _unstructured_cleaners().replace_unicode_quotes(text)
     return fixed

@@ -15,8 +15,7 @@ a score is low; the grade follows configurable thresholds.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pipelines.config import QualityConfig
 from pipelines.model import (
@@ -31,13 +30,12 @@ from pipelines.model import (
     ReasonCode,
 )
 from pipelines.stages.quality_model import load_model
-from pipelines.textmetrics import garbage_ratio, tokens, word_validity
+from pipelines.textmetrics import TextStats, word_class
 
 _SKEW_REASON_DEGREES = 2.0
 _LOW_CONTRAST = 0.35
 _LOW_DPI = 150.0
 _SMALL_TEXT_PX = 14.0
-_SYMBOL_RE = re.compile(r"[^\w\s.,;:!?'\"()\-/%$€£&@#+*=]")
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -74,27 +72,51 @@ def grade_for(score: float, cfg: QualityConfig) -> Grade:
 # --------------------------------------------------------------------------- features
 
 
-def text_features(text: str) -> dict[str, float]:
-    toks = tokens(text)
-    chars = [c for c in text if not c.isspace()]
-    short = sum(1 for t in toks if len(t) <= 2 and not t.isalnum())
+def text_features(stats: TextStats) -> dict[str, float]:
     return {
-        "validity": word_validity(text),
-        "garbage": garbage_ratio(text),
-        "symbol_share": (len(_SYMBOL_RE.findall(text)) / len(chars)) if chars else math.nan,
-        "short_token_share": short / len(toks) if toks else math.nan,
-        "log_words": math.log1p(len(toks)),
+        "validity": stats.validity,
+        "garbage": stats.garbage_ratio,
+        "symbol_share": stats.symbol_share,
+        "short_token_share": stats.short_token_share,
+        "log_words": math.log1p(stats.n_tokens),
     }
 
 
+_SURE_CONFIDENCE = 0.85
+"""An OCR word read at least this confidently counts as plausible even when no
+dictionary knows it (names, codes, other languages: most of a receipt)."""
+
+
 def ocr_features(blocks: list[Block]) -> dict[str, float]:
-    confs = [w.confidence for b in blocks for w in b.words if not math.isnan(w.confidence)]
+    """OCR confidence distribution, and the share of *suspect* words: words no
+    dictionary knows that the OCR engine was also unsure of."""
+    confs: list[float] = []
+    weighted = weight = 0.0
+    counted = suspect = 0
+    for b in blocks:
+        for w in b.words:
+            c = w.confidence
+            if math.isnan(c):
+                continue
+            confs.append(c)
+            weighted += c * len(w.text)
+            weight += len(w.text)
+            kind = word_class(w.text)
+            if kind >= 0:
+                counted += 1
+                suspect += kind == 0 and c < _SURE_CONFIDENCE
     if not confs:
-        return {"conf_mean": math.nan, "conf_p10": math.nan, "conf_low_share": math.nan}
+        return {
+            "conf_mean": math.nan,
+            "conf_p10": math.nan,
+            "conf_low_share": math.nan,
+            "suspect_share": math.nan,
+        }
     return {
-        "conf_mean": _weighted_mean((w.confidence, len(w.text)) for b in blocks for w in b.words),
+        "conf_mean": weighted / weight if weight else math.nan,
         "conf_p10": percentile(confs, 0.10),
         "conf_low_share": sum(1 for c in confs if c < 0.5) / len(confs),
+        "suspect_share": suspect / counted if counted else math.nan,
     }
 
 
@@ -108,10 +130,20 @@ def image_features(image: ImageMeasurements | None) -> dict[str, float]:
     }
 
 
-def features(blocks: list[Block], image: ImageMeasurements | None) -> dict[str, float]:
-    """Every named feature of a run of blocks (a page body or a chunk)."""
-    text = "\n".join(b.text for b in blocks)
-    return {**text_features(text), **ocr_features(blocks), **image_features(image)}
+def features(
+    blocks: list[Block],
+    image: ImageMeasurements | None,
+    stats: Mapping[str, TextStats] | None = None,
+) -> dict[str, float]:
+    """Every named feature of a run of blocks (a page body or a chunk).
+
+    ``stats`` holds each block's text counts when the caller has them already
+    (keyed by block id); counts are additive, so the run's are their sum.
+    """
+    total = TextStats()
+    for b in blocks:
+        total += stats[b.id] if stats is not None and b.id in stats else TextStats.of(b.text)
+    return {**text_features(total), **ocr_features(blocks), **image_features(image)}
 
 
 # --------------------------------------------------------------------------- scoring
@@ -181,9 +213,10 @@ def score_blocks(
     method: ExtractionMethod,
     image: ImageMeasurements | None,
     cfg: QualityConfig,
+    stats: Mapping[str, TextStats] | None = None,
 ) -> QualityScores:
     """Quality of a run of blocks (a page body or a chunk) made by ``method``."""
-    feats = features(blocks, image)
+    feats = features(blocks, image, stats)
     value = _estimate(method, feats)
     return QualityScores(
         score=value,
@@ -196,9 +229,11 @@ def score_blocks(
     )
 
 
-def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
+def score_page(
+    page: Page, cfg: QualityConfig, stats: Mapping[str, TextStats] | None = None
+) -> QualityScores:
     body = [b for b in page.blocks if b.layer is Layer.BODY]
-    scores = score_blocks(body, page.method, page.image, cfg)
+    scores = score_blocks(body, page.method, page.image, cfg, stats)
     if page.error is not None:
         scores.reasons.append(ReasonCode.PAGE_FAILED)
         scores.score, scores.grade = 0.0, Grade.POOR
@@ -214,7 +249,8 @@ def score_page(page: Page, cfg: QualityConfig) -> QualityScores:
 
 def score(doc: Document, cfg: QualityConfig) -> Document:
     """A copy of ``doc`` with quality on every page, every chunk and the document."""
-    pages = [p.model_copy(update={"quality": score_page(p, cfg)}) for p in doc.pages]
+    stats = {b.id: TextStats.of(b.text) for p in doc.pages for b in p.blocks}
+    pages = [p.model_copy(update={"quality": score_page(p, cfg, stats)}) for p in doc.pages]
     by_page = {p.number: p for p in pages}
     by_id = {b.id: b for p in pages for b in p.blocks}
     chunks = []
@@ -222,7 +258,8 @@ def score(doc: Document, cfg: QualityConfig) -> Document:
         blocks = [by_id[r.block_id] for r in c.blocks if r.block_id in by_id]
         first = by_page.get(c.page_start)
         method = first.method if first is not None else ExtractionMethod.NONE
-        q = score_blocks(blocks, method, first.image if first is not None else None, cfg)
+        image = first.image if first is not None else None
+        q = score_blocks(blocks, method, image, cfg, stats)
         page_reasons = {
             r for p in pages if c.page_start <= p.number <= c.page_end for r in p.quality.reasons
         }

@@ -22,6 +22,7 @@ in the body.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -29,7 +30,7 @@ import statistics
 from dataclasses import dataclass
 
 from pipelines.config import StructureConfig
-from pipelines.model import BBox, Block, Document, ElementType, Layer
+from pipelines.model import BBox, Block, Document, ElementType, Layer, stable_id
 from pipelines.stages.layout import Frame, block_lines, block_size, line_size, page_frame
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ _DIGITS_RE = re.compile(r"\d+")
 _NON_WORD_RE = re.compile(r"[^\w#]+")
 _MAX_LINES = 2
 _MAX_CHARS = 200
+_SMALL = 0.97
+"""A margin block in type under this share of the body size is set in smaller type."""
+_MARGIN_SPLIT_GAP = 0.2
+_ONE_PAGE_ZONE = 1.25
+_FOOT_GAP_LINES = 4
+"""On a one-page document, a footer note is this many body lines below the body."""
 
 
 @dataclass(frozen=True)
@@ -88,20 +95,66 @@ def _similar(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= 80)
 
 
-def _isolated(doc: Document, c: _Candidate, frames: list[Frame], height: float) -> bool:
-    """A vertical gap of more than a line separates ``c`` from the nearest body block."""
+def _gap(
+    doc: Document, c: _Candidate, frames: list[Frame], skip: set[int], slack: float = 0.5
+) -> float:
+    """Vertical gap between ``c`` and the nearest block on its body side (not in ``skip``)
+    that overlaps it horizontally, or misses it by less than ``slack`` page widths."""
     page = doc.pages[c.page]
     nearest = math.inf
     for j, other in enumerate(page.blocks):
-        if j == c.index or other.bbox is None:
+        if j == c.index or j in skip or other.bbox is None:
             continue
         ob = frames[c.page].box(other.bbox)
-        if min(ob.x1, c.box.x1) - max(ob.x0, c.box.x0) < -0.5 * frames[c.page].width:
+        if min(ob.x1, c.box.x1) - max(ob.x0, c.box.x0) < -slack * frames[c.page].width:
             continue
         gap = ob.y0 - c.box.y1 if c.zone == "top" else c.box.y0 - ob.y1
         if gap > -1:
             nearest = min(nearest, gap)
-    return nearest > height
+    return nearest
+
+
+def _isolated(doc: Document, c: _Candidate, frames: list[Frame], height: float) -> bool:
+    """A vertical gap of more than a line separates ``c`` from the nearest body block."""
+    return _gap(doc, c, frames, set()) > height
+
+
+def _group_isolated(
+    doc: Document, c: _Candidate, group: list[_Candidate], frames: list[Frame], height: float
+) -> bool:
+    """Like :func:`_isolated`, for a stack of margin lines (a letterhead address):
+    the gap is measured from the stack's edge to the nearest block outside it."""
+    skip = {o.index for o in group}
+    edge = (
+        max(group, key=lambda o: o.box.y1)
+        if c.zone == "top"
+        else min(group, key=lambda o: o.box.y0)
+    )
+    return _gap(doc, edge, frames, skip) > height
+
+
+def _stack(c: _Candidate, candidates: list[_Candidate], height: float) -> list[_Candidate]:
+    """Candidates of the same page and zone stacked with ``c`` (line gaps under a line)."""
+    same = sorted(
+        (o for o in candidates if o.page == c.page and o.zone == c.zone),
+        key=lambda o: o.box.y0,
+    )
+    group = [c]
+    changed = True
+    while changed:
+        changed = False
+        for o in same:
+            if o in group:
+                continue
+            near = any(
+                -1 < o.box.y0 - g.box.y1 < height or -1 < g.box.y0 - o.box.y1 < height
+                for g in group
+            )
+            overlap = any(min(o.box.x1, g.box.x1) - max(o.box.x0, g.box.x0) > 0 for g in group)
+            if near and overlap:
+                group.append(o)
+                changed = True
+    return group
 
 
 def _body_size(doc: Document, frames: list[Frame]) -> float:
@@ -115,18 +168,101 @@ def _body_size(doc: Document, frames: list[Frame]) -> float:
     return statistics.median(sizes) if sizes else math.nan
 
 
+def _one_page_furniture(
+    doc: Document,
+    c: _Candidate,
+    candidates: list[_Candidate],
+    frames: list[Frame],
+    body: float,
+    line_height: float,
+) -> bool:
+    """Furniture of a one-page document, where nothing can repeat: a margin block
+    in smaller type than the body, set apart from the body by a gap (alone, or
+    with the lines stacked with it: a letterhead address); or, at the foot of the
+    page, a short note cut off from the body by a wide gap, whatever its type."""
+    if doc.pages[c.page].blocks[c.index].type in (ElementType.TITLE, ElementType.HEADING):
+        return False
+
+    def small(o: _Candidate) -> bool:
+        return not math.isnan(o.size) and not math.isnan(body) and o.size < _SMALL * body
+
+    if small(c):
+        group = _stack(c, [o for o in candidates if small(o)], line_height)
+        if _group_isolated(doc, c, group, frames, line_height):
+            return True
+    return c.zone == "bottom" and _isolated(doc, c, frames, _FOOT_GAP_LINES * line_height)
+
+
+def _split_at_gap(block: Block, frame: Frame) -> list[Block]:
+    """A one-line block cut where its words leave a gap wider than a fifth of the page
+    (a letterhead line and a right-hand field that OCR read as one line)."""
+    lines = block_lines(block)
+    words = block.words
+    if len(lines) != 1 or len(words) < 2 or len(lines[0].text.split()) != len(words):
+        return [block]
+    boxes = [frame.box(w.bbox) for w in words]
+    cuts = [
+        i
+        for i in range(1, len(words))
+        if boxes[i].x0 - boxes[i - 1].x1 > _MARGIN_SPLIT_GAP * frame.width
+    ]
+    if not cuts:
+        return [block]
+    parts = []
+    bounds = [0, *cuts, len(words)]
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        ws = words[a:b]
+        box = ws[0].bbox
+        for w in ws[1:]:
+            box = box.union(w.bbox)
+        text = " ".join(w.text for w in ws)
+        confs = [w.confidence for w in ws if not math.isnan(w.confidence)]
+        line = lines[0].model_copy(update={"text": text, "bbox": box})
+        parts.append(
+            block.model_copy(
+                update={
+                    "id": stable_id(block.id, "gap", k),
+                    "text": text,
+                    "bbox": box,
+                    "words": ws,
+                    "lines": [line],
+                    "confidence": sum(confs) / len(confs) if confs else block.confidence,
+                }
+            )
+        )
+    return parts
+
+
+def _split_margin_lines(doc: Document, frames: list[Frame], share: float) -> Document:
+    """Margin-zone one-line blocks cut at wide gaps, so each run is judged alone."""
+    pages = []
+    for page, frame in zip(doc.pages, frames, strict=True):
+        blocks: list[Block] = []
+        for b in page.blocks:
+            near = (
+                b.bbox is not None
+                and _zone(frame.box(b.bbox), frame, share * _ONE_PAGE_ZONE) is not None
+            )
+            blocks.extend(_split_at_gap(b, frame) if near and b.words else [b])
+        pages.append(page.model_copy(update={"blocks": blocks}) if blocks != page.blocks else page)
+    return doc.model_copy(update={"pages": pages})
+
+
 def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
     """A copy of ``doc`` with headers, footers and page numbers on the furniture layer."""
     frames = [page_frame(p) for p in doc.pages]
+    doc = _split_margin_lines(doc, frames, cfg.margin_zone)
     body = _body_size(doc, frames)
     line_height = body * 1.2 if not math.isnan(body) else 12.0
+    # A one-page letterhead may run a line past the zone: its stack is judged as one.
+    share = cfg.margin_zone * (_ONE_PAGE_ZONE if len(doc.pages) == 1 else 1.0)
     candidates: list[_Candidate] = []
     for pi, page in enumerate(doc.pages):
         for bi, block in enumerate(page.blocks):
             if block.bbox is None or block.type is ElementType.TABLE:
                 continue
             box = frames[pi].box(block.bbox)
-            zone = _zone(box, frames[pi], cfg.margin_zone)
+            zone = _zone(box, frames[pi], share)
             if zone is None or len(block.text) > _MAX_CHARS:
                 continue
             if len(block_lines(block)) > _MAX_LINES:
@@ -159,8 +295,7 @@ def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
         if (
             cfg.style_furniture
             and n_pages == 1
-            and small
-            and _isolated(doc, c, frames, line_height)
+            and _one_page_furniture(doc, c, candidates, frames, body, line_height)
         ):
             marks[(c.page, c.index)] = kind
 
