@@ -343,3 +343,30 @@ def test_review_server_does_not_import_prefect() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_api_chunk_verdicts_route_and_clear(outdir: Path, tmp_path: Path) -> None:
+    out = _fresh(tmp_path, outdir)
+    doc = _doc(out, "memo.docx")
+    target = doc.chunks[0].id
+    with serving(out) as (_, url):
+        status, body = request(f"{url}/api/corrections/{doc.id}/chunk/{target}", b'{"status": "x"}')
+        assert status == 400 and body["error"] == "INVALID_CORRECTION"
+        status, body = request(
+            f"{url}/api/corrections/{doc.id}/chunk/{target}", b'{"status": "corrected"}'
+        )
+        assert status == 400 and "approved or rejected" in body["message"]
+        status, body = request(
+            f"{url}/api/corrections/{doc.id}/chunk/{target}", b'{"status": "rejected"}'
+        )
+        assert status == 200 and body["rebuilt"] is True
+        assert [r["chunk_id"] for r in chunk_rows(out, "review.jsonl")] == [target]
+        assert target not in {r["chunk_id"] for r in chunk_rows(out)}
+        status, items = request(f"{url}/api/items?reason=HUMAN_REJECTED")
+        assert [(i["kind"], i["chunk_id"]) for i in items["items"]] == [("chunk", target)]
+        status, body = request(
+            f"{url}/api/corrections/{doc.id}/chunk/{target}", b'{"status": null}'
+        )
+        assert status == 200
+    assert not (out / "review.jsonl").exists()
+    assert target in {r["chunk_id"] for r in chunk_rows(out)}

@@ -133,12 +133,17 @@ function renderChunks(d) {
     const current = state.item && state.item.kind === "chunk" && state.item.chunk_id === c.id;
     const approve = el("button", { type: "button", text: "Approve" });
     const reject = el("button", { type: "button", text: "Reject" });
+    const clear = el("button", { type: "button", text: "Clear" });
     approve.addEventListener("click", () => saveChunk(d.doc_id, c.id, "approved"));
     reject.addEventListener("click", () => saveChunk(d.doc_id, c.id, "rejected"));
+    clear.addEventListener("click", () => saveChunk(d.doc_id, c.id, null));
+    for (const [b, what] of [[approve, "Approve"], [reject, "Reject"], [clear, "Clear the review of"]]) {
+      b.setAttribute("aria-label", `${what} chunk ${c.index}`);
+    }
     const head = el("span", {}, el("span", { class: `grade grade-${c.grade}`, text: `#${c.index} ${scoreText(c)} ${c.grade}` }),
       ` ${c.reasons.join(", ")} `);
     if (c.review) head.append(badge(c.review, c.review));
-    list.append(el("li", { "aria-current": String(Boolean(current)), "data-chunk": c.id }, head, " ", approve, " ", reject,
+    list.append(el("li", { "aria-current": String(Boolean(current)), "data-chunk": c.id }, head, " ", approve, " ", reject, " ", clear,
       el("span", { class: "chunk-text", text: c.text })));
   }
 }
@@ -203,7 +208,7 @@ function saveText() {
 }
 
 function saveChunk(docId, id, status) {
-  post(`/api/corrections/${docId}/chunk/${id}`, { status }, `Chunk ${status}`);
+  post(`/api/corrections/${docId}/chunk/${id}`, { status }, status ? `Chunk ${status}` : "Chunk review cleared");
 }
 
 function verdict(status) {
