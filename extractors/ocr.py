@@ -20,11 +20,13 @@ from extractors.base import Source, make_block
 from extractors.repair import RepairResult
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
-from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Word
+from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Layer, Word
 from pipelines.offline import ensure_offline_env
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from extractors.adaptive import Reading
 
 logger = logging.getLogger(__name__)
 
@@ -214,6 +216,35 @@ def words_to_blocks(
     return blocks
 
 
+def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) -> list[Block]:
+    """Blocks whose text lies mostly in handwriting-like ink, moved to the notes layer."""
+    from extractors.handwriting import find_handwriting
+
+    repair = reading.repair
+    found = find_handwriting(repair.image, reading.words, repair.text_height)
+    repair.measurements.handwriting_regions = len(found)
+    if not found:
+        return blocks
+    boxes = []
+    for r in found:
+        xa, ya = _to_page(r.x0, r.y0, repair, scale)
+        xb, yb = _to_page(r.x1, r.y1, repair, scale)
+        boxes.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+
+    def inside(w: Word) -> bool:
+        cx, cy = (w.bbox.x0 + w.bbox.x1) / 2, (w.bbox.y0 + w.bbox.y1) / 2
+        return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in boxes)
+
+    out = []
+    for b in blocks:
+        chars = sum(len(w.text) for w in b.words)
+        written = sum(len(w.text) for w in b.words if inside(w))
+        out.append(
+            b.model_copy(update={"layer": Layer.NOTES}) if chars and written * 2 >= chars else b
+        )
+    return out
+
+
 def ocr_page(
     image: np.ndarray,
     source: Source,
@@ -235,6 +266,8 @@ def ocr_page(
     reading = recognize_page(image, cfg, engine, dpi=dpi)
     words = reading.words
     blocks = words_to_blocks(words, source, page, reading.repair, scale)
+    if cfg.detect_handwriting and words:
+        blocks = _set_aside_handwriting(blocks, reading, scale)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan
     logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
     return OcrPage(blocks=blocks, measurements=reading.repair.measurements, mean_confidence=mean)

@@ -61,6 +61,11 @@ class ExtractConfig(_Section):
         description="Measure page images and repair them before OCR (orientation, skew, "
         "borders, background, noise, ruling lines, scale).",
     )
+    detect_handwriting: bool = Field(
+        default=True,
+        description="Look for handwriting on OCRed pages (ink no confident printed word "
+        "explains, in slanted, curved strokes) and move it to the 'notes' layer.",
+    )
     max_ocr_attempts: int = Field(
         default=3,
         ge=1,

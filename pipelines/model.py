@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _none_to_nan(value: object) -> object:
@@ -49,6 +49,8 @@ class Layer(StrEnum):
 
     BODY = "body"
     FURNITURE = "furniture"
+    NOTES = "notes"
+    """Suspected handwriting: OCR of it is unreliable, so it stays out of chunk text."""
 
 
 class ElementType(StrEnum):
@@ -106,6 +108,8 @@ class ReasonCode(StrEnum):
     SKEWED = "SKEWED"
     ROTATED = "ROTATED"
     LOW_CONTRAST = "LOW_CONTRAST"
+    HEAVY_NOISE = "HEAVY_NOISE"
+    HANDWRITING_SUSPECTED = "HANDWRITING_SUSPECTED"
     HUMAN_CORRECTED = "HUMAN_CORRECTED"
     HUMAN_APPROVED = "HUMAN_APPROVED"
     HUMAN_REJECTED = "HUMAN_REJECTED"
@@ -224,6 +228,9 @@ class ImageMeasurements(_Model):
     )
     ocr_attempts: int = Field(default=0, description="OCR passes run on the page.")
     osd_runs: int = Field(default=0, description="Orientation detection (OSD) calls.")
+    handwriting_regions: int = Field(
+        default=0, description="Regions of ink that look handwritten (no confident word there)."
+    )
 
 
 class TextLine(_Model):

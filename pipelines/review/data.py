@@ -206,10 +206,10 @@ class ReviewData:
             "stale_text": (p.text if stale and found and (p := found.page(number)) else None),
             "text": shown.body_text(),
             "original_text": raw.body_text(),
-            "furniture": [
-                {"text": b.text, "type": str(b.type)}
+            "furniture": [  # furniture, and notes (suspected handwriting): not in chunks
+                {"text": b.text, "type": str(b.type) if b.layer is Layer.FURNITURE else "notes"}
                 for b in raw.blocks
-                if b.layer is Layer.FURNITURE and b.text
+                if b.layer is not Layer.BODY and b.text
             ],
             "boxes": _boxes(raw),
             "chunks": [_chunk(c) for c in e.shown.chunks if c.page_start <= number <= c.page_end],

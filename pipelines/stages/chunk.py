@@ -253,7 +253,9 @@ def chunk(doc: Document, cfg: ChunkConfig) -> Document:
     sep = count(_SEPARATOR) if count is not approx_tokens else 0
     for page in doc.pages:
         for block in page.blocks:
-            if not block.text or (block.layer is Layer.FURNITURE and not cfg.include_furniture):
+            if not block.text or block.layer is Layer.NOTES:
+                continue  # suspected handwriting: never in chunk text
+            if block.layer is Layer.FURNITURE and not cfg.include_furniture:
                 continue
             if block.type in _HEADING_TYPES and block.layer is Layer.BODY:
                 level = 0 if block.type is ElementType.TITLE else (block.level or 1)

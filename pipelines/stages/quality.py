@@ -36,6 +36,10 @@ _SKEW_REASON_DEGREES = 2.0
 _LOW_CONTRAST = 0.35
 _LOW_DPI = 150.0
 _SMALL_TEXT_PX = 14.0
+_HEAVY_NOISE = 12.0
+"""Pixel noise (grey-level standard deviation) that strong repairs are needed for."""
+_MANY_SPECKS = 3.0
+"""Specks per glyph beyond which a page is despeckled."""
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -205,6 +209,10 @@ def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
         image.text_height_px < _SMALL_TEXT_PX
     ):
         reasons.append(ReasonCode.LOW_RESOLUTION)
+    if image.noise >= _HEAVY_NOISE or image.specks_per_glyph >= _MANY_SPECKS:
+        reasons.append(ReasonCode.HEAVY_NOISE)  # NaN compares False: not measured, no reason
+    if image.handwriting_regions:
+        reasons.append(ReasonCode.HANDWRITING_SUSPECTED)
     return reasons
 
 

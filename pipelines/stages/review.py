@@ -1,6 +1,6 @@
 """Applying human corrections to a document: a pure ``(doc, corrections) -> doc`` stage.
 
-Corrected page text replaces the page's body text (its furniture is kept, a
+Corrected page text replaces the page's body text (its furniture and notes are kept, a
 paragraph equal to a former heading stays a heading), then chunking and scoring
 run again. Reviewed pages and chunks carry a typed :class:`~pipelines.model.Review`
 and a quality of 1.0 (corrected, approved) or 0.0 (rejected) with a ``HUMAN_*``
@@ -45,7 +45,8 @@ _REASON = {
 
 
 def _corrected_blocks(page: Page, text: str, doc_id: str) -> list[Block]:
-    """The page's furniture kept in place, its body replaced by paragraphs of ``text``."""
+    """The page's furniture and notes kept in place, its body replaced by paragraphs of
+    ``text``."""
     kinds = {b.text.strip(): (b.type, b.level) for b in page.body_blocks()}
     paragraphs = [p.strip() for p in _PARAGRAPH_RE.split(text.replace("\r\n", "\n"))]
     body = []
@@ -63,7 +64,7 @@ def _corrected_blocks(page: Page, text: str, doc_id: str) -> list[Block]:
         )
     first_body = next((i for i, b in enumerate(page.blocks) if b.layer is Layer.BODY), None)
     before = page.blocks[:first_body] if first_body is not None else page.blocks
-    after = [b for b in page.blocks[len(before) :] if b.layer is Layer.FURNITURE]
+    after = [b for b in page.blocks[len(before) :] if b.layer is not Layer.BODY]
     return [*before, *body, *after]
 
 

@@ -259,7 +259,11 @@ def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
     candidates: list[_Candidate] = []
     for pi, page in enumerate(doc.pages):
         for bi, block in enumerate(page.blocks):
-            if block.bbox is None or block.type is ElementType.TABLE:
+            if (
+                block.bbox is None
+                or block.type is ElementType.TABLE
+                or block.layer is not Layer.BODY
+            ):
                 continue
             box = frames[pi].box(block.bbox)
             zone = _zone(box, frames[pi], share)

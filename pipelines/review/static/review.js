@@ -87,7 +87,7 @@ async function select(i, focusList = true) {
 }
 
 function boxClass(b) {
-  if (b.layer === "furniture") return "box-furniture";
+  if (b.layer !== "body") return "box-furniture"; // furniture and notes: not in chunks
   if (b.confidence === null) return "box-none";
   if (b.confidence < 0.5) return "box-low";
   return b.confidence < 0.8 ? "box-mid" : "box-high";

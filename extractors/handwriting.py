@@ -1,0 +1,144 @@
+"""Handwriting suspicion on an OCRed page: ink that no confident printed word explains.
+
+Tesseract reads handwriting as confident-looking garbage or not at all. This
+module finds the ink of a page that the OCR reading does not account for —
+ink outside the boxes of confidently read real words, once ruling lines and
+specks are taken away — groups it into regions the size of written words, and
+keeps the regions whose strokes look written rather than printed: printed
+glyphs are made of upright stems and level bars (gradient energy along the
+image axes), a hand's strokes are slanted and curved. Pure functions over
+``ndarray`` s and word boxes (pixel coordinates of the image OCR read).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipelines.textmetrics import word_class
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from extractors.ocr import OcrWord
+
+CONFIDENT = 0.6
+"""A real word read at least this confidently explains the ink under its box."""
+MAX_AXIS_SHARE = 0.30
+"""Regions whose edge energy lies less than this share along the axes look written."""
+MIN_REGION_WIDTH = 2.0
+"""In text heights: shorter ink runs (a tick, a dot, a stray mark) are not notes."""
+MIN_INK = 0.6
+"""In squared text heights: less ink is too little to be a written word."""
+
+
+@dataclass(frozen=True)
+class InkRegion:
+    """A region of unexplained ink, in pixels of the OCRed image."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    ink: int
+    axis_share: float
+    """Share of edge energy within 15° of the image axes (printed text: high)."""
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Dark ink (True) against the paper, by Otsu's threshold."""
+    import cv2
+
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return binary > 0
+
+
+def erase_boxes(
+    mask: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], pad: int
+) -> np.ndarray:
+    """``mask`` with every (x0, y0, x1, y1) box, grown by ``pad``, cleared."""
+    out = mask.copy()
+    h, w = out.shape
+    for x0, y0, x1, y1 in boxes:
+        out[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)] = False
+    return out
+
+
+def remove_rules(mask: np.ndarray, length: int) -> np.ndarray:
+    """``mask`` without straight horizontal or vertical runs of ``length`` pixels or more."""
+    import cv2
+    import numpy as np
+
+    u8 = mask.astype(np.uint8)
+    length = max(3, length)
+    across = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    down = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
+    return mask & (rules == 0)
+
+
+def axis_share(gray: np.ndarray, mask: np.ndarray) -> float:
+    """Share of gradient energy, on and next to the ink of ``mask``, that runs within
+    15° of the image axes (NaN without edges)."""
+    import cv2
+    import numpy as np
+
+    g = gray.astype(np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    mag = np.hypot(gx, gy)[near]
+    if mag.sum() <= 0:
+        return math.nan
+    angle = np.degrees(np.arctan2(gy[near], gx[near])) % 90.0
+    aligned = (angle < 15.0) | (angle > 75.0)
+    return float(mag[aligned].sum() / mag.sum())
+
+
+def regions(mask: np.ndarray, text_height: float) -> list[tuple[int, int, int, int, int]]:
+    """Word-sized groups of ink components: (x0, y0, x1, y1, ink pixels), specks dropped."""
+    import cv2
+    import numpy as np
+
+    th = max(4.0, text_height)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4.0, 0.02 * th * th)
+    kept = keep[labels]
+    joined = cv2.dilate(
+        kept.astype(np.uint8), np.ones((max(1, round(0.3 * th)), max(1, round(0.8 * th))), np.uint8)
+    )
+    m, groups, gstats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    out = []
+    for k in range(1, m):
+        x, y, w, h = (int(v) for v in gstats[k, :4])
+        ink = int(
+            np.count_nonzero(kept[y : y + h, x : x + w] & (groups[y : y + h, x : x + w] == k))
+        )
+        out.append((x, y, x + w, y + h, ink))
+    return out
+
+
+def find_handwriting(
+    gray: np.ndarray, words: Sequence[OcrWord], text_height: float
+) -> list[InkRegion]:
+    """Regions of ``gray`` (the image OCR read) that look handwritten."""
+    th = text_height if text_height == text_height and text_height > 0 else 20.0
+    mask = ink_mask(gray)
+    explained = [
+        (w.left, w.top, w.left + w.width, w.top + w.height)
+        for w in words
+        if w.confidence >= CONFIDENT and word_class(w.text) != 0
+    ]
+    loose = erase_boxes(mask, explained, pad=max(1, round(0.15 * th)))
+    loose = remove_rules(loose, round(4 * th))
+    found = []
+    for x0, y0, x1, y1, ink in regions(loose, th):
+        if x1 - x0 < MIN_REGION_WIDTH * th or ink < MIN_INK * th * th:
+            continue
+        share = axis_share(gray[y0:y1, x0:x1], loose[y0:y1, x0:x1])
+        if share == share and share < MAX_AXIS_SHARE:
+            found.append(InkRegion(x0, y0, x1, y1, ink, share))
+    return found
