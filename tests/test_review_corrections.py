@@ -25,7 +25,7 @@ from pipelines.corrections import (
     parse_edit,
 )
 from pipelines.errors import InvalidCorrection
-from pipelines.model import CorrectionState, Document, Grade, Layer, ReasonCode, ReviewStatus
+from pipelines.model import Block, CorrectionState, Document, Grade, Layer, ReasonCode, ReviewStatus
 from pipelines.outputs import DocResult, load_result, write_combined
 from pipelines.stages.review import apply_corrections
 from tests.review_support import chunk_rows, make_outdir, request, serving
@@ -71,6 +71,12 @@ def test_corrected_page_text_replaces_body_and_rechunks(outdir: Path) -> None:
     assert [b.text for b in page.blocks if b.layer is Layer.FURNITURE] == [
         b.text for b in doc.pages[0].blocks if b.layer is Layer.FURNITURE
     ]
+    note = Block(id="n1", page=1, text="scribbled note", layer=Layer.NOTES, extractor="ocr")
+    with_note = doc.model_copy(
+        update={"pages": [doc.pages[0].model_copy(update={"blocks": [*doc.pages[0].blocks, note]})]}
+    )
+    kept = apply_corrections(with_note, fix).pages[0].blocks
+    assert [b.id for b in kept if b.layer is Layer.NOTES] == ["n1"]  # notes are never dropped
     assert page.review is not None and page.review.status is ReviewStatus.CORRECTED
     assert (page.quality.score, page.quality.grade) == (1.0, Grade.EXCELLENT)
     assert page.quality.reasons == [ReasonCode.HUMAN_CORRECTED]
