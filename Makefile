@@ -8,7 +8,7 @@
 #   make clean      remove outputs, caches and build leftovers (keeps .venv)
 #   make distclean  clean, and remove .venv too
 #
-# Set-up is idempotent: tesseract is checked on every run (cheap) and installed
+# Set-up is idempotent: tesseract and chromium are checked on every run (cheap) and installed
 # with apt-get only when missing; the virtualenv is (re)installed only when
 # pyproject.toml is newer than the stamp $(VENV)/.installed.
 
@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # Test processes: one per core (OCR is the slow part and runs in tesseract subprocesses).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd chromium chromium-driver
 
 # Telemetry off, and one OpenMP thread per tesseract (doorstep parallelises itself).
 export DO_NOT_TRACK := 1
@@ -44,22 +44,24 @@ help:
 
 setup: system-deps venv
 
-# tesseract with the eng and osd language data. `--list-langs` prints to stdout
-# on tesseract 5 and to stderr on 4, hence 2>&1.
+# tesseract with the eng and osd language data, and chromium + chromedriver for
+# the review page's browser test. `--list-langs` prints to stdout on tesseract 5
+# and to stderr on 4, hence 2>&1.
 system-deps:
-	@have_tesseract() { \
+	@have_deps() { \
 	  command -v tesseract >/dev/null 2>&1 || return 1; \
 	  langs="$$(tesseract --list-langs 2>&1)" || return 1; \
-	  grep -qx eng <<<"$$langs" && grep -qx osd <<<"$$langs"; \
+	  grep -qx eng <<<"$$langs" && grep -qx osd <<<"$$langs" || return 1; \
+	  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; \
 	}; \
-	if have_tesseract; then exit 0; fi; \
+	if have_deps; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo ">> installing $(APT_PACKAGES)"; \
 	  apt-get update; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
-	  have_tesseract || { echo "error: tesseract with eng+osd is still not usable after apt-get install" >&2; exit 1; }; \
+	  have_deps || { echo "error: tesseract with eng+osd, chromium or chromedriver is still not usable after apt-get install" >&2; exit 1; }; \
 	else \
-	  echo "error: tesseract with the eng and osd language data is missing. Install it with:" >&2; \
+	  echo "error: tesseract with the eng and osd language data, chromium or chromedriver is missing. Install them with:" >&2; \
 	  echo "" >&2; \
 	  echo "    sudo apt-get install $(APT_PACKAGES)" >&2; \
 	  echo "" >&2; \

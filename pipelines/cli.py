@@ -1,4 +1,5 @@
-"""The ``doorstep`` command line: ``convert`` one file, ``run`` a folder, ``serve``/``deploy``.
+"""The ``doorstep`` command line: ``convert`` one file, ``run`` a folder, ``serve``/``deploy``,
+``review`` an output folder.
 
 Outcomes map to exit codes in one place (:class:`ExitCode`, :func:`exit_code_for`),
 documented in the README. ``convert`` never imports Prefect; ``run`` does,
@@ -295,12 +296,14 @@ def _up_to_date(
     folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool, routing: str = ""
 ) -> list[_DocStat] | None:
     """Without Prefect: the stored stats if nothing changed since the last run, else None."""
+    from pipelines.combined import remember_input_folder
     from pipelines.state import open_state, plan_batch, result_checker
 
     if not (outdir / ".doorstep" / "state.sqlite").is_file():
         return None
     with open_state(outdir) as store:
         plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        remember_input_folder(store, folder)  # the review page renders pages from it
         if plan.has_work or not store.combined_current(plan.sources, routing):
             return None
         if need_report and not (outdir / "report.html").is_file():
@@ -316,16 +319,45 @@ def _out() -> Console:
 
 
 def _print_routing(outdir: Path, min_quality: float | None) -> None:
-    """Where the quality gate sent the chunks (nothing is dropped)."""
-    if min_quality is None:
-        return
+    """Where the quality gate (and reviewers' rejections) sent the chunks (none is dropped)."""
     from pipelines.outputs import count_lines
 
     kept, review = count_lines(outdir / "chunks.jsonl"), count_lines(outdir / "review.jsonl")
+    if min_quality is None:
+        if review:
+            _out().print(f"{review} chunks rejected by a reviewer are in review.jsonl")
+        return
     _out().print(
         f"quality gate {min_quality:g}: {kept} chunks in chunks.jsonl, "
-        f"{review} in review.jsonl (quality below {min_quality:g} or unknown)"
+        f"{review} in review.jsonl (quality below {min_quality:g}, unknown, or rejected)"
     )
+
+
+def _print_corrections(outdir: Path) -> None:
+    """Human corrections applied, and stale ones (made on an older version of the file)."""
+    from pipelines.corrections import correction_summary
+    from pipelines.state import StateStore
+
+    if not (outdir / "corrections").is_dir():
+        return
+    store = StateStore(outdir)
+    try:
+        applied, stale = correction_summary(outdir, store.current_sha256())
+    finally:
+        store.close()
+    if applied or stale:
+        _out().print(
+            f"corrections: {len(applied)} documents corrected, {len(stale)} stale "
+            "(see manifest.csv column 'corrections')"
+        )
+    for source in stale:
+        err.print(
+            f"doorstep: {source}: STALE_CORRECTIONS: the file changed since it was "
+            "corrected; the corrections are kept but not applied — review it again with "
+            "doorstep review",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _batch_config(**values: Any) -> BatchConfig:
@@ -412,12 +444,12 @@ def run(
     if not debug:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-    from pipelines.outputs import routing_key
+    from pipelines.combined import combined_key
 
     started = time.perf_counter()
     try:
         stored = _up_to_date(
-            folder, outdir, cfg, need_report=report, routing=routing_key(min_quality)
+            folder, outdir, cfg, need_report=report, routing=combined_key(outdir, min_quality)
         )
     except DoorstepError as exc:
         err.print(f"doorstep: {exc.code}: {exc.message} — {exc.hint}", highlight=False)
@@ -434,6 +466,7 @@ def run(
             )
         )
         _print_routing(outdir, min_quality)
+        _print_corrections(outdir)
         raise typer.Exit(exit_code_for(d.status for d in stored))
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -474,6 +507,7 @@ def run(
         )
     )
     _print_routing(outdir, min_quality)
+    _print_corrections(outdir)
     raise typer.Exit(exit_code_for(r.document.status for r in summary.results))
 
 
@@ -568,6 +602,38 @@ def deploy(
     except DoorstepError as exc:
         raise _usage_error(exc) from None
     err.print(f"doorstep: wrote {target}; register it with: prefect deploy --all")
+
+
+@app.command()
+def review(
+    outdir: Annotated[Path, typer.Argument(help="Output folder of a doorstep run.")],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port.")] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    debug: DebugOption = False,
+) -> None:
+    """Serve a local page to review low-quality pages and chunks and correct them."""
+    _setup_logging(debug)
+    ensure_offline_env()
+    from pipelines.review import make_server
+
+    try:
+        server = make_server(outdir, host, port)
+    except DoorstepError as exc:
+        raise _usage_error(exc) from None
+    except OSError as exc:
+        err.print(f"doorstep: cannot listen on {host}:{port}: {exc}")
+        raise typer.Exit(ExitCode.USAGE) from None
+    bound_host, bound_port = server.server_address[:2]
+    err.print(f"doorstep: review page at http://{bound_host!s}:{bound_port}/ (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    raise typer.Exit(ExitCode.OK)
 
 
 @app.callback(invoke_without_command=True)

@@ -23,8 +23,11 @@
     │   └── TransientError          may succeed when tried again (retried, bounded)
     │       ├── WorkerCrashed           the worker process died unexpectedly
     │       └── TransientIOError        an OS-level error talking to the worker or disk
-    └── StateError                  the batch state store in OUTDIR/.doorstep is unusable
-        └── BatchLocked             another run is writing the same output folder
+    ├── StateError                  the batch state store in OUTDIR/.doorstep is unusable
+    │   └── BatchLocked             another run is writing the same output folder
+    └── ReviewError                 the review page (``doorstep review``) cannot serve a request
+        ├── InvalidCorrection       a malformed correction or id (HTTP 400)
+        └── NotReviewable           no such document, page or page image (HTTP 404)
 
 Each class carries a stable ``code`` and a ``hint`` that tells the user what to
 do. Errors are recorded per document as :class:`pipelines.model.ErrorRecord`
@@ -163,6 +166,20 @@ class StateError(DoorstepError):
 class BatchLocked(StateError):
     code = "LOCKED"
     hint = "Another doorstep run is writing this output folder; wait for it to finish."
+
+
+class ReviewError(DoorstepError):
+    code = "REVIEW"
+
+
+class InvalidCorrection(ReviewError):
+    code = "INVALID_CORRECTION"
+    hint = 'Send JSON such as {"status": "corrected", "text": "..."}.'
+
+
+class NotReviewable(ReviewError):
+    code = "NOT_REVIEWABLE"
+    hint = "Reload the review page: the output folder may have changed."
 
 
 def to_record(exc: BaseException, page: int | None = None) -> ErrorRecord:

@@ -12,7 +12,8 @@ Prefect is imported here and in :mod:`pipelines.deploy` only. The flow
    arrives, then records it in the store — so a run killed at any point loses
    at most the documents in flight;
 4. forgets removed files, rebuilds the combined outputs from the stored
-   results, and writes ``report.html`` plus Prefect artifacts.
+   results with human corrections applied (:mod:`pipelines.combined`), and
+   writes ``report.html`` plus Prefect artifacts.
 
 :func:`run_batch` is what ``doorstep run`` calls; :func:`ingest_flow` is the
 deployable entry point (JSON parameters only) that ``doorstep serve`` and
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,21 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import PrefectFuture, as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
+from pipelines.combined import (  # noqa: E402
+    combined_key,
+    corrected,
+    rebuild,
+    remember_input_folder,
+    stored_results,
+)
 from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig  # noqa: E402
+from pipelines.corrections import CorrectionIndex  # noqa: E402
 from pipelines.errors import DoorstepError, OutputError, to_record  # noqa: E402
 from pipelines.isolation import Limits, convert_isolated, prewarm  # noqa: E402
 from pipelines.model import Document, Status, stable_id  # noqa: E402
 from pipelines.outputs import (  # noqa: E402
     DocResult,
-    load_result,
     remove_document_files,
-    routing_key,
-    write_combined_sorted,
     write_document_files,
 )
 from pipelines.report import ReportData, RunInfo, markdown_summary, table_rows  # noqa: E402
@@ -155,14 +161,6 @@ def _store_result(
         return kept
 
 
-def _stored_results(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
-    """Every current document, from its stored result, in source order."""
-    for source in sources:
-        inline = store.inline_json(source)
-        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
-        yield DocResult(source, doc, store.seconds(source))
-
-
 def _artifacts(data: ReportData, info: RunInfo) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -230,19 +228,23 @@ def batch_flow(
             data.add(result)
             results.append(result)
 
-        routing = routing_key(batch.min_quality)
-        fingerprint = store.fingerprint(plan.sources, routing)
+        remember_input_folder(store, folder)
+        routing = combined_key(outdir, batch.min_quality)
         if store.combined_current(plan.sources, routing) and not plan.has_work:
-            for r in _stored_results(outdir, store, plan.sources):
+            index = CorrectionIndex.load(outdir)
+            stored = stored_results(outdir, store, plan.sources)
+            for r in corrected(stored, index, cfg.chunk, cfg.quality):
                 observe(r)
         else:
-            write_combined_sorted(
+            rebuild(
                 outdir,
-                _stored_results(outdir, store, plan.sources),
-                observe,
+                store,
+                plan.sources,
+                chunk_cfg=cfg.chunk,
+                quality_cfg=cfg.quality,
                 min_quality=batch.min_quality,
+                observe=observe,
             )
-            store.set_combined_fingerprint(fingerprint)
         if progress is not None:
             converted = {i.source for i in plan.todo}
             for r in results:

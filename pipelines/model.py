@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _none_to_nan(value: object) -> object:
@@ -112,6 +112,35 @@ class ReasonCode(StrEnum):
     LOW_CONTRAST = "LOW_CONTRAST"
     HEAVY_NOISE = "HEAVY_NOISE"
     HANDWRITING_SUSPECTED = "HANDWRITING_SUSPECTED"
+    HUMAN_CORRECTED = "HUMAN_CORRECTED"
+    HUMAN_APPROVED = "HUMAN_APPROVED"
+    HUMAN_REJECTED = "HUMAN_REJECTED"
+
+
+class ReviewStatus(StrEnum):
+    """A person's verdict on a page or chunk (``doorstep review``)."""
+
+    CORRECTED = "corrected"
+    """The text was edited by hand; the edited text replaces the extracted text."""
+    APPROVED = "approved"
+    """The extracted text was checked and is right."""
+    REJECTED = "rejected"
+    """The text is unusable; the chunk goes to review.jsonl."""
+
+
+class CorrectionState(StrEnum):
+    """Whether stored human corrections were applied to a document."""
+
+    NONE = "none"
+    APPLIED = "applied"
+    STALE = "stale"
+    """Corrections exist for an older version of the source file; not applied."""
+
+
+class Review(_Model):
+    """What a person decided about a page or chunk; see :mod:`pipelines.corrections`."""
+
+    status: ReviewStatus
 
 
 class BBox(_Model):
@@ -259,6 +288,7 @@ class Page(_Model):
     image: ImageMeasurements | None = None
     quality: QualityScores = Field(default_factory=QualityScores)
     error: ErrorRecord | None = None
+    review: Review | None = Field(default=None, description="Human review, when any.")
 
     def body_blocks(self) -> list[Block]:
         return [b for b in self.blocks if b.layer is Layer.BODY]
@@ -299,6 +329,7 @@ class Chunk(_Model):
     pipeline_version: str = ""
     config_hash: str = ""
     quality: QualityScores = Field(default_factory=QualityScores)
+    review: Review | None = Field(default=None, description="Human review, when any.")
 
 
 class Document(_Model):
@@ -314,6 +345,10 @@ class Document(_Model):
     quality: QualityScores = Field(default_factory=QualityScores)
     pipeline_version: str = ""
     config_hash: str = ""
+    corrections: CorrectionState = Field(
+        default=CorrectionState.NONE,
+        description="Whether human corrections were applied, or exist but are stale.",
+    )
 
     def blocks(self) -> list[Block]:
         return [b for p in self.pages for b in p.blocks]

@@ -26,7 +26,16 @@ from typing import Any
 
 from pipelines.errors import OutputError
 from pipelines.interop import to_langchain, to_unstructured
-from pipelines.model import Block, Chunk, Document, ElementType, Layer, Page
+from pipelines.model import (
+    Block,
+    Chunk,
+    CorrectionState,
+    Document,
+    ElementType,
+    Layer,
+    Page,
+    ReviewStatus,
+)
 
 MANIFEST_COLUMNS = [
     "source",
@@ -40,6 +49,7 @@ MANIFEST_COLUMNS = [
     "error_type",
     "error_message",
     "error_hint",
+    "corrections",
 ]
 
 
@@ -89,6 +99,7 @@ def chunk_row(doc: Document, c: Chunk) -> dict[str, Any]:
         "extractors": list(c.extractors),
         "pipeline_version": doc.pipeline_version,
         "config_hash": doc.config_hash,
+        "review": str(c.review.status) if c.review else None,
     }
 
 
@@ -112,6 +123,7 @@ def page_row(doc: Document, p: Page) -> dict[str, Any]:
         "text": p.body_text(),
         "error_type": p.error.code if p.error else "",
         "error_message": p.error.message if p.error else "",
+        "review": str(p.review.status) if p.review else None,
     }
 
 
@@ -130,6 +142,7 @@ def manifest_row(result: DocResult) -> dict[str, Any]:
         "error_type": first.code if first else "",
         "error_message": first.message if first else "",
         "error_hint": first.hint if first else "",
+        "corrections": "" if doc.corrections is CorrectionState.NONE else str(doc.corrections),
     }
 
 
@@ -209,11 +222,14 @@ def safe_join(root: Path, relative: str, suffix: str = "") -> Path:
     return target
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+def write_atomic(path: Path, data: bytes | str, tmp_prefix: str = ".tmp-") -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
+
+    Temporary files start with ``tmp_prefix``: a run removes stale ``.tmp-*`` files
+    at its start, so writers outside the run's lock use another prefix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -297,7 +313,10 @@ def routing_key(min_quality: float | None) -> str:
 
 
 def needs_review(row: dict[str, Any], min_quality: float | None) -> bool:
-    """Whether the quality gate sends a chunk row to review.jsonl (unscored ones too)."""
+    """Whether a chunk row goes to review.jsonl: rejected by a person, or below the
+    quality gate (unscored ones too)."""
+    if row.get("review") == ReviewStatus.REJECTED:
+        return True
     if min_quality is None:
         return False
     quality = row.get("quality")
@@ -318,7 +337,8 @@ def write_combined_sorted(
     (one document in memory at a time); ``observe`` sees each result.
 
     With ``min_quality``, chunks below it go to ``review.jsonl`` (same columns)
-    instead of ``chunks.jsonl``/``chunks.parquet``; without it, no review file is kept.
+    instead of ``chunks.jsonl``/``chunks.parquet``; so do chunks a person rejected.
+    Without either, no review file is kept.
     """
     chunk_rows: list[dict[str, Any]] = []
     review_rows: list[dict[str, Any]] = []
@@ -333,7 +353,7 @@ def write_combined_sorted(
         if observe is not None:
             observe(r)
     write_atomic(outdir / "chunks.jsonl", _jsonl(chunk_rows))
-    if min_quality is None:
+    if min_quality is None and not review_rows:
         (outdir / "review.jsonl").unlink(missing_ok=True)
     else:
         write_atomic(outdir / "review.jsonl", _jsonl(review_rows))

@@ -244,12 +244,22 @@ class StateStore:
         payload = json.dumps([routing, *[list(rows.get(s, (s,))) for s in sources]])
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def combined_fingerprint(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'combined'").fetchone()
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def combined_fingerprint(self) -> str | None:
+        return self.meta("combined")
+
     def set_combined_fingerprint(self, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('combined', ?)", (value,))
+        self.set_meta("combined", value)
+
+    def current_sha256(self) -> dict[str, str]:
+        """source → sha256 of every current document."""
+        return {r[0]: r[1] for r in self.db.execute("SELECT source, sha256 FROM documents")}
 
     def combined_current(self, sources: list[str], routing: str = "") -> bool:
         files_ok = all((self.outdir / name).is_file() for name in COMBINED_FILES)

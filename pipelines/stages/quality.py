@@ -290,7 +290,14 @@ def score(doc: Document, cfg: QualityConfig) -> Document:
         }
         q.reasons = sorted(set(q.reasons) | page_reasons)
         chunks.append(c.model_copy(update={"quality": q}))
+    return doc.model_copy(
+        update={"pages": pages, "chunks": chunks, "quality": document_quality(pages, cfg)}
+    )
+
+
+def document_quality(pages: list[Page], cfg: QualityConfig) -> QualityScores:
+    """A document's quality: its pages' scores weighted by their body text length."""
     overall = _weighted_mean((p.quality.score, max(1, len(p.body_text()))) for p in pages)
     doc_quality = QualityScores(score=overall, grade=grade_for(overall, cfg))
     doc_quality.reasons = sorted({r for p in pages for r in p.quality.reasons})
-    return doc.model_copy(update={"pages": pages, "chunks": chunks, "quality": doc_quality})
+    return doc_quality

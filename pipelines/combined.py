@@ -1,0 +1,135 @@
+"""Rebuilding the combined outputs from stored results, with corrections applied (no Prefect).
+
+This module owns the step both ``doorstep run`` (:mod:`pipelines.flows`) and the
+review page (:mod:`pipelines.review`) take to turn the stored per-document
+results into ``chunks.jsonl``/``.parquet``, ``pages.parquet``, ``manifest.csv``
+and ``review.jsonl``: every stored result, in source order, through
+:func:`pipelines.corrections.apply_corrections`. It records in the state store
+what it was built from (sources, quality gate, chunk and quality configuration,
+input folder), so the review page can rebuild the same way after a save, and the
+combined fingerprint includes the corrections, so a rerun notices them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from pipelines.config import ChunkConfig, QualityConfig
+from pipelines.corrections import CorrectionIndex, CorrectionStore
+from pipelines.model import CorrectionState, Document
+from pipelines.outputs import DocResult, load_result, routing_key, write_combined_sorted
+from pipelines.stages.review import apply_corrections
+from pipelines.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+_META_SOURCES = "combined_sources"
+_META_GATE = "min_quality"
+_META_STAGES = "stage_config"
+_META_FOLDER = "input_folder"
+
+
+def combined_key(outdir: Path, min_quality: float | None) -> str:
+    """What, besides the stored results, the combined outputs depend on."""
+    return f"{routing_key(min_quality)}|corrections={CorrectionStore(outdir).digest()}"
+
+
+def stored_results(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
+    """Every current document, from its stored result, in source order (uncorrected)."""
+    for source in sources:
+        inline = store.inline_json(source)
+        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+        yield DocResult(source, doc, store.seconds(source))
+
+
+def corrected(
+    results: Iterable[DocResult],
+    index: CorrectionIndex,
+    chunk_cfg: ChunkConfig,
+    quality_cfg: QualityConfig,
+) -> Iterator[DocResult]:
+    """``results`` with their corrections applied; stale corrections are logged."""
+    for r in results:
+        found, stale = index.lookup(r.document)
+        doc = apply_corrections(
+            r.document, found, stale=stale, chunk_cfg=chunk_cfg, quality_cfg=quality_cfg
+        )
+        if doc.corrections is CorrectionState.STALE and found is not None:
+            logger.warning(
+                "corrections of %s are stale: they were made on sha256 %s, the file is now "
+                "%s; kept in corrections/ but not applied",
+                r.source,
+                found.sha256[:12],
+                r.document.sha256[:12] or "unknown",
+            )
+        yield DocResult(r.source, doc, r.seconds)
+
+
+def rebuild(
+    outdir: Path,
+    store: StateStore,
+    sources: list[str],
+    *,
+    chunk_cfg: ChunkConfig,
+    quality_cfg: QualityConfig,
+    min_quality: float | None,
+    observe: Callable[[DocResult], None] | None = None,
+) -> None:
+    """Write the combined outputs (call with the state lock held) and remember how."""
+    index = CorrectionIndex.load(outdir)
+    key = combined_key(outdir, min_quality)
+    write_combined_sorted(
+        outdir,
+        corrected(stored_results(outdir, store, sources), index, chunk_cfg, quality_cfg),
+        observe,
+        min_quality=min_quality,
+    )
+    store.set_meta(_META_SOURCES, json.dumps(sources))
+    store.set_meta(_META_GATE, json.dumps(min_quality))
+    store.set_meta(
+        _META_STAGES,
+        json.dumps(
+            {
+                "chunk": chunk_cfg.model_dump(mode="json"),
+                "quality": quality_cfg.model_dump(mode="json"),
+            }
+        ),
+    )
+    store.set_combined_fingerprint(store.fingerprint(sources, key))
+
+
+def rebuild_as_last_run(outdir: Path, store: StateStore) -> None:
+    """Rebuild the combined outputs as the last ``doorstep run`` did (after a review save)."""
+    recorded = store.meta(_META_SOURCES)  # absent when an older doorstep wrote OUTDIR
+    sources = json.loads(recorded) if recorded else sorted(store.stored())
+    chunk_cfg, quality_cfg = stage_configs(store)
+    rebuild(
+        outdir,
+        store,
+        sources,
+        chunk_cfg=chunk_cfg,
+        quality_cfg=quality_cfg,
+        min_quality=json.loads(store.meta(_META_GATE) or "null"),
+    )
+
+
+def stage_configs(store: StateStore) -> tuple[ChunkConfig, QualityConfig]:
+    """The chunking and scoring configuration of the last combined rebuild."""
+    stages = json.loads(store.meta(_META_STAGES) or "{}")
+    return (
+        ChunkConfig.model_validate(stages.get("chunk", {})),
+        QualityConfig.model_validate(stages.get("quality", {})),
+    )
+
+
+def remember_input_folder(store: StateStore, folder: Path) -> None:
+    """Where the sources are, so the review page can render their pages."""
+    store.set_meta(_META_FOLDER, str(folder.resolve()))
+
+
+def input_folder(store: StateStore) -> Path | None:
+    value = store.meta(_META_FOLDER)
+    return Path(value) if value else None
