@@ -34,6 +34,8 @@ OSD_GLYPH_PX = 24.0
 VERTICAL_TEXT_RATIO = 3.0
 """``measure.line_direction`` above this: text lines run vertically, the page is turned."""
 MIN_BORDER_FRACTION = 0.01
+EDGE_BAND = 0.06
+"""After a crop, dark regions touching the edge within this share of the side are border."""
 MIN_NOISE = 4.0
 """Grey levels of pixel noise from which the page is smoothed."""
 STRONG_NOISE = 12.0
@@ -133,6 +135,42 @@ def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The part of ``image`` inside ``box`` = (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
     return np.ascontiguousarray(image[y0:y1, x0:x1])
+
+
+def whiten_edge_shadows(gray: np.ndarray, band: float = EDGE_BAND) -> np.ndarray:
+    """Dark scanner border left at the edges after cropping (a skewed or ragged paper
+    edge leaves dark wedges inside the crop box) painted paper-white.
+
+    Only dark regions connected to the image edge and lying within ``band`` of it
+    are painted: they are what OCR would read as lines of garbage. Pure function.
+    """
+    import cv2
+
+    from extractors.measure import _small
+
+    small, _ = _small(gray, 600)
+    blurred = cv2.GaussianBlur(small, (5, 5), 0)
+    _, dark = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    sh, sw = dark.shape
+    bh, bw = max(2, round(band * sh)), max(2, round(band * sw))
+    inner = np.zeros_like(dark)
+    inner[bh:-bh, bw:-bw] = 255
+    dark[inner > 0] = 0  # the body of the page is never touched
+    # Keep only dark regions that reach the image edge: the border, not ink near it.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    edge = np.zeros(n, dtype=bool)
+    for ids in (labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]):
+        edge[np.unique(ids)] = True
+    edge[0] = False
+    big = stats[:, cv2.CC_STAT_AREA] >= 0.002 * sh * sw
+    shadow = (edge & big)[labels].astype(np.uint8)
+    if not shadow.any():
+        return gray
+    shadow = cv2.dilate(shadow, np.ones((3, 3), np.uint8))
+    full = cv2.resize(shadow, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    out = gray.copy()
+    out[full > 0] = int(np.percentile(gray, 90))  # the paper's own brightness
+    return out
 
 
 def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
@@ -328,6 +366,9 @@ def repair_for_ocr(
     if stats.paper_box is not None and stats.border_fraction >= MIN_BORDER_FRACTION:
         x0, y0, _, _ = stats.paper_box
         result.apply("crop", crop(result.image, stats.paper_box), _translation(-x0, -y0))
+        cleaned = whiten_edge_shadows(result.image)
+        if cleaned is not result.image:
+            result.apply("whiten_edges", cleaned)
 
     if not pixels:
         stats = dataclasses.replace(

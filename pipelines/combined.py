@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from pipelines.config import ChunkConfig, QualityConfig
@@ -37,11 +37,20 @@ def combined_key(outdir: Path, min_quality: float | None) -> str:
     return f"{routing_key(min_quality)}|corrections={CorrectionStore(outdir).digest()}"
 
 
-def stored_results(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
-    """Every current document, from its stored result, in source order (uncorrected)."""
+def stored_results(
+    outdir: Path,
+    store: StateStore,
+    sources: list[str],
+    fresh: Mapping[str, Document] | None = None,
+) -> Iterator[DocResult]:
+    """Every current document, in source order (uncorrected): from ``fresh`` — documents
+    this run has just converted and stored, still in memory — or else from its stored
+    result (parsing a stored result costs more than converting a born-digital page)."""
     for source in sources:
-        inline = store.inline_json(source)
-        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+        doc = fresh.get(source) if fresh is not None else None
+        if doc is None:
+            inline = store.inline_json(source)
+            doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
         yield DocResult(source, doc, store.seconds(source))
 
 
@@ -77,13 +86,14 @@ def rebuild(
     quality_cfg: QualityConfig,
     min_quality: float | None,
     observe: Callable[[DocResult], None] | None = None,
+    fresh: Mapping[str, Document] | None = None,
 ) -> None:
     """Write the combined outputs (call with the state lock held) and remember how."""
     index = CorrectionIndex.load(outdir)
     key = combined_key(outdir, min_quality)
     write_combined_sorted(
         outdir,
-        corrected(stored_results(outdir, store, sources), index, chunk_cfg, quality_cfg),
+        corrected(stored_results(outdir, store, sources, fresh), index, chunk_cfg, quality_cfg),
         observe,
         min_quality=min_quality,
     )

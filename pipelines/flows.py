@@ -123,6 +123,24 @@ def convert_task(
     return Converted(DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb)
 
 
+class _FreshDocuments:
+    """This run's stored results, kept in memory up to a budget for the combined rebuild."""
+
+    BUDGET_CHARS = 200_000_000  # text of the kept documents; beyond it they are re-read
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Document] = {}
+        self.chars = 0
+
+    def keep(self, result: DocResult) -> None:
+        size = sum(
+            len(b.text) + 40 * (len(b.words) + len(b.lines)) for b in result.document.blocks()
+        )
+        if self.chars + size <= self.BUDGET_CHARS:
+            self.documents[result.source] = result.document
+            self.chars += size
+
+
 def _size(item: InputFile) -> int:
     try:
         return item.path.stat().st_size
@@ -207,15 +225,17 @@ def batch_flow(
             for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
         }
         peak = 0.0
+        fresh = _FreshDocuments()
         for fut in as_completed(list(futures)):
             item = futures[fut]
             try:
                 done = fut.result()
-                fresh = done.result
+                outcome = done.result
                 peak = max(peak, done.peak_rss_mb)
             except Exception as exc:  # the task itself crashed: still account for the file
-                fresh = _crashed(item, exc)
-            result = _store_result(outdir, store, fresh, item.sha256)
+                outcome = _crashed(item, exc)
+            result = _store_result(outdir, store, outcome, item.sha256)
+            fresh.keep(result)
             if progress is not None:
                 progress(result)
         for source in plan.removed:
@@ -232,7 +252,7 @@ def batch_flow(
         routing = combined_key(outdir, batch.min_quality)
         if store.combined_current(plan.sources, routing) and not plan.has_work:
             index = CorrectionIndex.load(outdir)
-            stored = stored_results(outdir, store, plan.sources)
+            stored = stored_results(outdir, store, plan.sources, fresh.documents)
             for r in corrected(stored, index, cfg.chunk, cfg.quality):
                 observe(r)
         else:
@@ -244,6 +264,7 @@ def batch_flow(
                 quality_cfg=cfg.quality,
                 min_quality=batch.min_quality,
                 observe=observe,
+                fresh=fresh.documents,
             )
         if progress is not None:
             converted = {i.source for i in plan.todo}

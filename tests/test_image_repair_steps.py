@@ -43,6 +43,7 @@ from extractors.repair import (
     rescale,
     rotate_quadrant,
     upscale_factor,
+    whiten_edge_shadows,
 )
 from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
 from pipelines.convert import convert
@@ -117,6 +118,20 @@ def test_line_direction_tells_vertical_text() -> None:
 
 
 # ----------------------------------------------------------------------------- repair steps
+
+
+def test_dark_wedges_left_by_a_crop_are_whitened_and_the_text_is_not() -> None:
+    page = render_text_page(dpi=150)
+    h, w = page.shape
+    wedged = page.copy()
+    for y in range(h // 3):  # a skewed paper edge: a dark wedge down the left side
+        wedged[y, : max(1, 25 - y // 20)] = 20
+    wedged[-12:, w // 2 :] = 30  # and a dark band along part of the bottom
+    cleaned = whiten_edge_shadows(wedged)
+    assert cleaned[: h // 4, :8].min() > 200 and cleaned[-6:, -40:].min() > 200
+    text = page < 128
+    assert np.array_equal(cleaned[text], wedged[text])  # not one text pixel changed
+    assert whiten_edge_shadows(page) is page  # nothing to do: the same image back
 
 
 def test_crop_and_rescale_are_affine() -> None:
