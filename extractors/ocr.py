@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
 from extractors.repair import RepairResult
+from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
 from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Word
@@ -162,16 +163,8 @@ class OcrPage:
     mean_confidence: float
 
 
-def _to_page(x: float, y: float, repair: RepairResult, scale: float) -> tuple[float, float]:
-    """Map a point of the repaired image back to the original page (in page units)."""
-    ox, oy = repair.to_original(x, y)
-    return ox * scale, oy * scale
-
-
 def _word_bbox(w: OcrWord, repair: RepairResult, scale: float) -> BBox:
-    xa, ya = _to_page(w.left, w.top, repair, scale)
-    xb, yb = _to_page(w.left + w.width, w.top + w.height, repair, scale)
-    return BBox(x0=min(xa, xb), y0=min(ya, yb), x1=max(xa, xb), y1=max(ya, yb))
+    return repair.page_box(w.left, w.top, w.left + w.width, w.top + w.height, scale)
 
 
 def words_to_blocks(
@@ -214,6 +207,21 @@ def words_to_blocks(
     return blocks
 
 
+def _scan_tables(
+    repair: RepairResult, words: list[OcrWord], engine: OcrEngine, cfg: ExtractConfig
+) -> list[ScannedTable]:
+    """Ruled tables of the page, read cell by cell; none when reading them fails."""
+    if not cfg.scan_tables:
+        return []
+    try:
+        return scan_tables(repair, words, engine, cfg.languages, cfg.ocr_timeout_s)
+    except (OcrEngineUnavailable, LanguagePackMissing):
+        raise
+    except OcrError as exc:  # the table stays as ordinary text
+        logger.debug("reading the table cells failed: %s", exc)
+        return []
+
+
 def ocr_page(
     image: np.ndarray,
     source: Source,
@@ -234,7 +242,16 @@ def ocr_page(
     engine = engine or default_engine()
     reading = recognize_page(image, cfg, engine, dpi=dpi)
     words = reading.words
-    blocks = words_to_blocks(words, source, page, reading.repair, scale)
+    tables = _scan_tables(reading.repair, words, engine, cfg)
+    text_words = [w for w in words if not any(t.holds(w) for t in tables)]
+    blocks = words_to_blocks(text_words, source, page, reading.repair, scale)
+    for t in tables:
+        block = table_block(
+            t, source, page, len(blocks), reading.repair, scale, extractor=EXTRACTOR_NAME
+        )
+        top = block.bbox.y0 if block.bbox is not None else math.inf
+        at = next((i for i, b in enumerate(blocks) if b.bbox and b.bbox.y0 >= top), len(blocks))
+        blocks.insert(at, block)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan
     logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
     return OcrPage(blocks=blocks, measurements=reading.repair.measurements, mean_confidence=mean)

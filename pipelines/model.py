@@ -216,6 +216,9 @@ class TableCell(_Model):
     row_span: int = 1
     col_span: int = 1
     header: bool = Field(default=False, description="The cell is in a header row.")
+    confidence: Score = Field(
+        default=math.nan, description="Mean OCR confidence of the cell's words; NaN if not OCR."
+    )
 
 
 class Block(_Model):
