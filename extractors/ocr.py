@@ -17,7 +17,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
-from extractors.repair import RepairResult
+from extractors.glyphs import stroke_ratio
+from extractors.repair import RepairResult, to_gray
 from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
@@ -174,8 +175,12 @@ def words_to_blocks(
     repair: RepairResult,
     scale: float,
     first_index: int = 0,
+    image: np.ndarray | None = None,
 ) -> list[Block]:
-    """Group Tesseract words into blocks (one per Tesseract paragraph), lines kept."""
+    """Group Tesseract words into blocks (one per Tesseract paragraph), lines kept.
+
+    With ``image`` (the page that was read) each word's stroke width is measured.
+    """
     groups: dict[tuple[int, int], list[OcrWord]] = {}
     for w in words:
         groups.setdefault((w.block, w.paragraph), []).append(w)
@@ -186,7 +191,14 @@ def words_to_blocks(
             lines.setdefault(w.line, []).append(w)
         text = "\n".join(" ".join(w.text for w in ws) for _, ws in sorted(lines.items()))
         model_words = [
-            Word(text=w.text, bbox=_word_bbox(w, repair, scale), confidence=w.confidence)
+            Word(
+                text=w.text,
+                bbox=_word_bbox(w, repair, scale),
+                confidence=w.confidence,
+                stroke=math.nan
+                if image is None
+                else stroke_ratio(image, w.left, w.top, w.width, w.height),
+            )
             for w in group
         ]
         box = model_words[0].bbox
@@ -244,7 +256,8 @@ def ocr_page(
     words = reading.words
     tables = _scan_tables(reading.repair, words, engine, cfg)
     text_words = [w for w in words if not any(t.holds(w) for t in tables)]
-    blocks = words_to_blocks(text_words, source, page, reading.repair, scale)
+    gray = to_gray(reading.repair.image)
+    blocks = words_to_blocks(text_words, source, page, reading.repair, scale, image=gray)
     for t in tables:
         block = table_block(
             t, source, page, len(blocks), reading.repair, scale, extractor=EXTRACTOR_NAME
