@@ -45,13 +45,14 @@ logger = logging.getLogger(__name__)
 
 _CAPTION_RE = re.compile(r"^(?:figure|fig\.|table|chart|plate|exhibit)\s*\d+[a-z]?\s*[.:\-—]", re.I)
 _NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+[A-Z]")
+_ALPHA_RE = re.compile(r"[^\W\d_]+")
 _ENUM_RE = re.compile(r"^(?:\(?[a-z0-9]{1,2}\)|[a-z]\.)\s+\S")
 _TYPED = (ElementType.PARAGRAPH, ElementType.TEXT, ElementType.HEADING, ElementType.TITLE)
 NUMERIC_SHARE = 0.4
 """A block whose letters and digits are more than this share digits is not a heading."""
 MIN_HEADING_VALIDITY = 0.5
 """An OCR block with fewer real words than this share is not a heading (noise)."""
-BOLD_STROKE = 1.3
+BOLD_STROKE = 1.15
 """OCR lines whose strokes are this much heavier than the page's body text are bold."""
 SAME_TIER = 1.08
 """Heading sizes within this ratio are one level."""
@@ -97,11 +98,16 @@ def _numeric(text: str) -> bool:
 
 
 def _misread(block: Block) -> bool:
-    """OCR text that is mostly not words (noise, a torn or upside-down line)."""
+    """OCR text that is mostly not words (noise, a torn or upside-down line).
+
+    Noise reads as short fragments ("ee tt ns"), so a heading needs one word of
+    four letters or more, and a majority of real words.
+    """
     if not block.words:
         return False
     validity = word_validity(block.text)
-    return math.isnan(validity) or validity < MIN_HEADING_VALIDITY
+    longest = max((len(t) for t in _ALPHA_RE.findall(block.text)), default=0)
+    return math.isnan(validity) or validity < MIN_HEADING_VALIDITY or longest < 4
 
 
 def _stroke(blocks: list[Block], frame: Frame) -> float:
