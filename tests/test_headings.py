@@ -7,14 +7,26 @@ and glyph measurements on drawn images; no Tesseract.
 from __future__ import annotations
 
 import math
+import random
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from extractors.glyphs import stroke_ratio, stroke_width
-from pipelines.config import LayoutConfig
-from pipelines.model import BBox, Block, Document, ElementType, ImageMeasurements, Page, Word
+from pipelines.config import LayoutConfig, PipelineConfig
+from pipelines.convert import run_stages
+from pipelines.model import (
+    BBox,
+    Block,
+    Document,
+    ElementType,
+    ImageMeasurements,
+    Layer,
+    Page,
+    Word,
+)
 from pipelines.stages.elements import classify_elements, size_tiers
 from pipelines.stages.layout import block_lines, glyph_extent, line_size, page_frame
 
@@ -156,3 +168,35 @@ def test_stroke_ratio_is_relative_to_the_box_height() -> None:
     ratio = stroke_ratio(img, left, top, w, h)
     assert ratio == pytest.approx(stroke_width(img[top : top + h, left : left + w]) / h)
     assert math.isnan(stroke_ratio(img, 500, 500, 10, 10))
+
+
+SAVED = Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "template", "seed"),
+    [
+        ("two_column_clean.png", "two_column", "7:19"),  # bold headings of body size
+        ("invoice_light.pdf", "invoice", "7:22"),  # "Bill to:" in bold; title and INVOICE
+    ],
+)
+def test_headings_of_saved_scanned_pages(name: str, template: str, seed: str) -> None:
+    """Documents extracted by Tesseract from generated corpus pages, against their roles."""
+    from fixtures.generate import layout
+
+    gt = [
+        " ".join(ln.text.split())
+        for page in layout(template, random.Random(seed))
+        for ln in page.lines
+        if ln.role in ("heading", "title")
+    ]
+    raw = (SAVED / f"{name}.extracted.json").read_text(encoding="utf-8")
+    doc = run_stages(Document.model_validate_json(raw), PipelineConfig())
+    found = [
+        " ".join(b.text.split())
+        for b in doc.blocks()
+        if b.layer is Layer.BODY and b.type in (ElementType.HEADING, ElementType.TITLE)
+    ]
+    assert sorted(found) == sorted(gt)
+    tables = [b for b in doc.blocks() if b.type is ElementType.TABLE]
+    assert len(tables) == (1 if template == "invoice" else 0)
