@@ -168,6 +168,14 @@ def _word_bbox(w: OcrWord, repair: RepairResult, scale: float) -> BBox:
     return repair.page_box(w.left, w.top, w.left + w.width, w.top + w.height, scale)
 
 
+def paragraphs(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Words grouped by Tesseract paragraph, in Tesseract's order."""
+    groups: dict[tuple[int, int], list[OcrWord]] = {}
+    for w in words:
+        groups.setdefault((w.block, w.paragraph), []).append(w)
+    return list(groups.values())
+
+
 def words_to_blocks(
     words: list[OcrWord],
     source: Source,
@@ -181,11 +189,8 @@ def words_to_blocks(
 
     With ``image`` (the page that was read) each word's stroke width is measured.
     """
-    groups: dict[tuple[int, int], list[OcrWord]] = {}
-    for w in words:
-        groups.setdefault((w.block, w.paragraph), []).append(w)
     blocks: list[Block] = []
-    for (_blk, _par), group in groups.items():
+    for group in paragraphs(words):
         lines: dict[int, list[OcrWord]] = {}
         for w in group:
             lines.setdefault(w.line, []).append(w)
@@ -258,12 +263,15 @@ def ocr_page(
     text_words = [w for w in words if not any(t.holds(w) for t in tables)]
     gray = to_gray(reading.repair.image)
     blocks = words_to_blocks(text_words, source, page, reading.repair, scale, image=gray)
-    for t in tables:
+    # Each table goes before the first paragraph below its top on the page that was read
+    # (upright, unlike page coordinates of a page scanned sideways).
+    tops = [min(w.top for w in group) for group in paragraphs(text_words)]
+    n_text = len(blocks)
+    for t in sorted(tables, key=lambda t: t.grid.ys[0], reverse=True):
         block = table_block(
-            t, source, page, len(blocks), reading.repair, scale, extractor=EXTRACTOR_NAME
+            t, source, page, n_text + tables.index(t), reading.repair, scale, EXTRACTOR_NAME
         )
-        top = block.bbox.y0 if block.bbox is not None else math.inf
-        at = next((i for i, b in enumerate(blocks) if b.bbox and b.bbox.y0 >= top), len(blocks))
+        at = next((i for i, top in enumerate(tops) if top >= t.grid.ys[0]), n_text)
         blocks.insert(at, block)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan
     logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
