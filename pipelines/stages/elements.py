@@ -52,6 +52,9 @@ NUMERIC_SHARE = 0.4
 """A block whose letters and digits are more than this share digits is not a heading."""
 MIN_HEADING_VALIDITY = 0.5
 """An OCR block with fewer real words than this share is not a heading (noise)."""
+MIN_HEADING_CONFIDENCE = 0.5
+"""An OCR block read with a lower mean confidence is not a heading (noise)."""
+MAX_OCR_HEADING_WORDS = 10
 BOLD_STROKE = 1.15
 """OCR lines whose strokes are this much heavier than the page's body text are bold."""
 SAME_TIER = 1.08
@@ -86,7 +89,7 @@ def _heading_like(text: str) -> bool:
     text = text.strip()
     if not text or not (text[0].isupper() or text[0].isdigit()):
         return False
-    if text.endswith((",", ";")):
+    if text.endswith((",", ";", "-")):
         return False
     return not text.endswith(".") or bool(_NUMBERED_RE.match(text) and len(text) < 60)
 
@@ -98,13 +101,16 @@ def _numeric(text: str) -> bool:
 
 
 def _misread(block: Block) -> bool:
-    """OCR text that is mostly not words (noise, a torn or upside-down line).
+    """OCR text that cannot be a heading: noise, a torn or upside-down line, a body line.
 
-    Noise reads as short fragments ("ee tt ns"), so a heading needs one word of
-    four letters or more, and a majority of real words.
+    Noise is read with low confidence and as short fragments ("ee tt ns"), so a
+    heading needs a confident reading, one word of four letters or more and a
+    majority of real words; and it is short.
     """
     if not block.words:
         return False
+    if block.confidence < MIN_HEADING_CONFIDENCE or len(block.words) > MAX_OCR_HEADING_WORDS:
+        return True
     validity = word_validity(block.text)
     longest = max((len(t) for t in _ALPHA_RE.findall(block.text)), default=0)
     return math.isnan(validity) or validity < MIN_HEADING_VALIDITY or longest < 4
