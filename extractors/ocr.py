@@ -3,8 +3,10 @@
 ``TesseractEngine`` calls Tesseract through pytesseract's ``image_to_data``
 and keeps every word with its box and confidence. Tests inject other engines
 (for failures) through the same protocol. ``ocr_page`` repairs the image,
-recognises it (adaptively, see :mod:`extractors.adaptive`) and groups words
-into blocks in page coordinates.
+recognises it (adaptively, see :mod:`extractors.adaptive`), reads its ruled
+tables cell by cell (:mod:`extractors.table_read`) and groups the other words
+into blocks in page coordinates, with each word's stroke weight
+(:mod:`extractors.glyphs`).
 """
 
 from __future__ import annotations
@@ -251,8 +253,10 @@ def ocr_page(
 ) -> OcrPage:
     """Repair one page image, OCR it and return blocks in page units.
 
-    ``scale`` converts original image pixels to page units (72/dpi for PDF
-    points, 1.0 for images measured in pixels).
+    Each ruled table becomes one TABLE block, placed before the first paragraph
+    below it; its words are left out of the text blocks. ``scale`` converts
+    original image pixels to page units (72/dpi for PDF points, 1.0 for images
+    measured in pixels).
     """
     from extractors.adaptive import recognize_page
 

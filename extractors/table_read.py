@@ -86,9 +86,13 @@ class ScannedTable:
 
     def holds(self, w: OcrWord) -> bool:
         """Whether a word of the page reading lies inside the table."""
-        x0, y0, x1, y1 = self.grid.bbox
-        cx, cy = w.left + w.width / 2, w.top + w.height / 2
-        return x0 <= cx <= x1 and y0 <= cy <= y1
+        return _in_grid(self.grid, w)
+
+
+def _in_grid(grid: Grid, w: OcrWord) -> bool:
+    x0, y0, x1, y1 = grid.bbox
+    cx, cy = w.left + w.width / 2, w.top + w.height / 2
+    return x0 <= cx <= x1 and y0 <= cy <= y1
 
 
 def ink_box(gray: np.ndarray, box: CellBox) -> tuple[int, int, int, int] | None:
@@ -218,14 +222,10 @@ def scan_tables(
     gray = to_gray(repair.image)
     tables = []
     for grid in grids:
-        inside = [w for w in page_words if _holds(grid, w)]
+        inside = [w for w in page_words if _in_grid(grid, w)]
         tables.append(read_table(gray, grid, inside, engine, languages, timeout_s))
     logger.debug("read %d ruled table(s)", len(tables))
     return tables
-
-
-def _holds(grid: Grid, w: OcrWord) -> bool:
-    return ScannedTable(grid, []).holds(w)
 
 
 def table_block(
