@@ -38,6 +38,8 @@ COVERAGE = 0.5
 """Pieces of one rule must together cover this share of the table's width (or height)."""
 MIN_COLS = 2
 MIN_CELLS = 4
+MAX_CELLS = 500
+"""More cells than this is graph paper or a form grid, not a table to read cell by cell."""
 MIN_CELL_PX = 8
 REDUCED_SIDE = 800
 """Pages are searched for rules on a copy whose shorter side is reduced to about this."""
@@ -193,8 +195,9 @@ def find_grids(binary: np.ndarray, min_length: int | None = None) -> list[Grid]:
         cols = _rules(band_v, y0, y1, tol)
         ys = _distinct([r[0] for r in rows])
         xs = _distinct([c[0] for c in cols])
-        if len(xs) - 1 < MIN_COLS or len(ys) < 2 or (len(xs) - 1) * (len(ys) - 1) < MIN_CELLS:
-            continue
+        n_cells = (len(xs) - 1) * (len(ys) - 1)
+        if len(xs) - 1 < MIN_COLS or len(ys) < 2 or not MIN_CELLS <= n_cells <= MAX_CELLS:
+            continue  # not a table: a box, a single column, or graph paper
         thick = [t for _, t in rows + cols]
         grids.append(Grid(tuple(xs), tuple(ys), statistics.median(thick)))
     grids.sort(key=lambda g: (g.ys[0], g.xs[0]))

@@ -145,3 +145,10 @@ def test_page_grids_works_on_a_reduced_copy_in_full_page_pixels() -> None:
     grids = page_grids(page)
     assert len(grids) == 1
     assert close(grids[0].xs, xs, 2.5) and close(grids[0].ys, ys, 2.5)
+
+
+def test_graph_paper_is_not_a_table() -> None:
+    step = 30
+    xs, ys = list(range(60, 1060, step)), list(range(60, 1360, step))
+    assert (len(xs) - 1) * (len(ys) - 1) > 500
+    assert find_grids(binary(ruled_page(xs, ys, thickness=1))) == []
