@@ -166,3 +166,43 @@ def test_table_block_has_cells_rows_and_page_boxes() -> None:
 def test_cellbox_outside_the_image_is_empty() -> None:
     page, _ = cells_page()
     assert ink_box(page, CellBox(0, 0, 5000, 5000, 5100, 5100)) is None
+
+
+class PageAndSheetEngine(InkEngine):
+    """Reads the page as three fixed paragraphs (one inside the table), sheets by their ink."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        if image.shape != (1400, 1100):
+            return super().recognize(image, languages, timeout_s)
+        return [
+            OcrWord("Above", 100, 120, 90, 30, 0.9, 1, 1, 1),
+            OcrWord("Ab12", XS[0] + 12, YS[0] + 20, 60, 25, 0.9, 2, 1, 1),
+            OcrWord("Below", 100, 600, 90, 30, 0.9, 3, 1, 1),
+        ]
+
+
+def test_ocr_page_puts_one_table_block_in_reading_order_without_its_words_twice() -> None:
+    from extractors.ocr import ocr_page
+    from pipelines.config import ExtractConfig
+
+    page, _ = cells_page()
+    cfg = ExtractConfig(repair_images=False)
+    result = ocr_page(page, SRC, 1, cfg, scale=1.0, dpi=300.0, engine=PageAndSheetEngine())
+    kinds = [(b.type, b.text.split("\n")[0].split("\t")[0]) for b in result.blocks]
+    assert kinds == [
+        (ElementType.PARAGRAPH, "Above"),
+        (ElementType.TABLE, "w0"),
+        (ElementType.PARAGRAPH, "Below"),
+    ]
+    assert len({b.id for b in result.blocks}) == 3
+
+    off = ocr_page(
+        page,
+        SRC,
+        1,
+        ExtractConfig(repair_images=False, scan_tables=False),
+        scale=1.0,
+        dpi=300.0,
+        engine=PageAndSheetEngine(),
+    )
+    assert [b.type for b in off.blocks] == [ElementType.PARAGRAPH] * 3
