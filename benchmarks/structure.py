@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.structure [--corpus .bench/generated] [--limit N]
+    python -m benchmarks.structure [--corpus .bench/generated] [--limit N] [--cache DIR]
 
 Runs the stages (``pipelines.convert.run_stages``) on extracted Documents
 cached in ``.bench/structure/`` (OCR runs once per corpus document) and
@@ -81,7 +81,7 @@ def _extract(path: Path) -> Any:
     return Document(id=src.doc_id, sha256=src.sha256, kind=src.kind, source=path.name, pages=pages)
 
 
-def scanned_cases(corpus: Path, limit: int | None) -> list[Case]:
+def scanned_cases(corpus: Path, limit: int | None, cache: Path = CACHE / "extracted") -> list[Case]:
     from pipelines.model import Document
 
     if not (corpus / "index.json").is_file():
@@ -89,7 +89,7 @@ def scanned_cases(corpus: Path, limit: int | None) -> list[Case]:
         cmd = [sys.executable, "-m", "fixtures.generate", "--out", str(corpus), "--jobs", "2"]
         subprocess.run(cmd, cwd=ROOT, check=True)
     index = json.loads((corpus / "index.json").read_text(encoding="utf-8"))
-    out_dir = CACHE / "extracted"
+    out_dir = cache
     out_dir.mkdir(parents=True, exist_ok=True)
     cases = []
     for entry in index["documents"][:limit]:
@@ -176,6 +176,16 @@ def _found(line: str, candidates: Iterable[str]) -> bool:
     return any(fuzz.ratio(line, c) >= 85 for c in candidates)
 
 
+def _placed_cells(doc: Any, page: int) -> dict[tuple[int, int], str]:
+    """Cell texts by (row, column) of the first TABLE block with cells on a page."""
+    from pipelines.model import ElementType
+
+    for b in doc.blocks():
+        if b.page == page and b.type is ElementType.TABLE and b.cells:
+            return {(c.row, c.col): _norm(c.text) for c in b.cells}
+    return {}
+
+
 def score_case(case: Case, doc: Any, tally: Tally, prefix: str) -> None:
     from rapidfuzz import fuzz
 
@@ -232,13 +242,19 @@ def score_case(case: Case, doc: Any, tally: Tally, prefix: str) -> None:
                 cells_pred += [_norm(c.text) for c in b.cells]
             else:
                 cells_pred += [_norm(c) for r in b.text.split("\n") for c in r.split("\t")]
-    for p in case.sidecar["pages"]:
+    severity = case.sidecar.get("severity", "")
+    for pi, p in enumerate(case.sidecar["pages"]):
+        placed = _placed_cells(doc, pi + 1)
         for t in p.get("tables", []):
             for row in t["cells"]:
                 for cell in row:
                     gt = _norm(cell["text"])
                     ok = any(fuzz.ratio(gt, c) >= 90 for c in cells_pred)
                     tally.add(f"{prefix}cells", int(ok), 1)
+                    if severity:
+                        tally.add(f"{prefix}cells_{severity}", int(ok), 1)
+                    there = placed.get((cell["row"], cell["col"]), "")
+                    tally.add(f"{prefix}cells_placed", int(fuzz.ratio(gt, there) >= 90), 1)
     gt_body = textdist.normalize(textdist.body_gt_from_sidecar(case.sidecar))
     d = textdist.distance(textdist.normalize(doc.text()), gt_body)
     group = "two_column" if case.template == "two_column" else "one_column"
@@ -257,7 +273,12 @@ ROWS = [
     ("real hyphens wrongly joined %", "wrong_join", "rate"),
     ("heading precision %", "head_p", "rate"),
     ("heading recall %", "head_r", "rate"),
-    ("table cell text accuracy %", "cells", "rate"),
+    ("table cell text accuracy % (ruled tables)", "cells", "rate"),
+    ("  scanned clean pages", "cells_clean", "rate"),
+    ("  scanned light degradation", "cells_light", "rate"),
+    ("  scanned medium degradation", "cells_medium", "rate"),
+    ("  scanned heavy degradation", "cells_heavy", "rate"),
+    ("table cells read at their row and column %", "cells_placed", "rate"),
     ("CER % two-column pages", "cer_two_column", "cer"),
     ("CER % one-column pages", "cer_one_column", "cer"),
 ]
@@ -279,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.structure", description=__doc__)
     ap.add_argument("--corpus", type=Path, default=ROOT / ".bench" / "generated")
     ap.add_argument("--limit", type=int, default=None, help="first N corpus documents only")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=CACHE / "extracted",
+        help="extracted Documents (delete it, or give another, after changing an extractor)",
+    )
     args = ap.parse_args(argv)
     from pipelines.config import PipelineConfig
     from pipelines.convert import run_stages
@@ -286,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_offline_env()
     cfg = PipelineConfig()
-    scanned = scanned_cases(args.corpus, args.limit)
+    scanned = scanned_cases(args.corpus, args.limit, args.cache)
     digital = digital_cases()
     tally = Tally()
     run(scanned, lambda d: d, tally, "scan_raw_")

@@ -46,7 +46,9 @@ ALTERNATIVE_PSMS = (6, 4)
 
 
 @runtime_checkable
-class _PsmSwitchable(Protocol):
+class PsmSwitchable(Protocol):
+    """An engine that can read with another Tesseract page segmentation mode."""
+
     def with_psm(self, psm: int) -> OcrEngine: ...
 
 
@@ -96,6 +98,8 @@ def _copy(repair: RepairResult, image: np.ndarray | None = None) -> RepairResult
         matrix=repair.matrix.copy(),
         text_height=repair.text_height,
         orientation_checked=repair.orientation_checked,
+        ruled=repair.ruled,
+        ruled_matrix=repair.ruled_matrix,
     )
 
 
@@ -188,11 +192,11 @@ def _alternatives(
     yield "turned by OSD", turned
     yield "binarised", binarised
     yield "geometry only", geometry_only
-    if isinstance(engine, _PsmSwitchable):
+    if isinstance(engine, PsmSwitchable):
         for psm in ALTERNATIVE_PSMS:
 
             def other_psm(best: Reading, psm: int = psm) -> tuple[RepairResult, OcrEngine] | None:
-                assert isinstance(engine, _PsmSwitchable)
+                assert isinstance(engine, PsmSwitchable)
                 return best.repair, engine.with_psm(psm)
 
             yield f"psm{psm}", other_psm

@@ -3,8 +3,10 @@
 ``TesseractEngine`` calls Tesseract through pytesseract's ``image_to_data``
 and keeps every word with its box and confidence. Tests inject other engines
 (for failures) through the same protocol. ``ocr_page`` repairs the image,
-recognises it (adaptively, see :mod:`extractors.adaptive`) and groups words
-into blocks in page coordinates.
+recognises it (adaptively, see :mod:`extractors.adaptive`), reads its ruled
+tables cell by cell (:mod:`extractors.table_read`) and groups the other words
+into blocks in page coordinates, with each word's stroke weight
+(:mod:`extractors.glyphs`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
-from extractors.repair import RepairResult
+from extractors.glyphs import stroke_ratio
+from extractors.repair import RepairResult, to_gray
+from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
 from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Layer, Word
@@ -164,16 +168,16 @@ class OcrPage:
     mean_confidence: float
 
 
-def _to_page(x: float, y: float, repair: RepairResult, scale: float) -> tuple[float, float]:
-    """Map a point of the repaired image back to the original page (in page units)."""
-    ox, oy = repair.to_original(x, y)
-    return ox * scale, oy * scale
-
-
 def _word_bbox(w: OcrWord, repair: RepairResult, scale: float) -> BBox:
-    xa, ya = _to_page(w.left, w.top, repair, scale)
-    xb, yb = _to_page(w.left + w.width, w.top + w.height, repair, scale)
-    return BBox(x0=min(xa, xb), y0=min(ya, yb), x1=max(xa, xb), y1=max(ya, yb))
+    return repair.page_box(w.left, w.top, w.left + w.width, w.top + w.height, scale)
+
+
+def paragraphs(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Words grouped by Tesseract paragraph, in Tesseract's order."""
+    groups: dict[tuple[int, int], list[OcrWord]] = {}
+    for w in words:
+        groups.setdefault((w.block, w.paragraph), []).append(w)
+    return list(groups.values())
 
 
 def words_to_blocks(
@@ -183,19 +187,27 @@ def words_to_blocks(
     repair: RepairResult,
     scale: float,
     first_index: int = 0,
+    image: np.ndarray | None = None,
 ) -> list[Block]:
-    """Group Tesseract words into blocks (one per Tesseract paragraph), lines kept."""
-    groups: dict[tuple[int, int], list[OcrWord]] = {}
-    for w in words:
-        groups.setdefault((w.block, w.paragraph), []).append(w)
+    """Group Tesseract words into blocks (one per Tesseract paragraph), lines kept.
+
+    With ``image`` (the page that was read) each word's stroke width is measured.
+    """
     blocks: list[Block] = []
-    for (_blk, _par), group in groups.items():
+    for group in paragraphs(words):
         lines: dict[int, list[OcrWord]] = {}
         for w in group:
             lines.setdefault(w.line, []).append(w)
         text = "\n".join(" ".join(w.text for w in ws) for _, ws in sorted(lines.items()))
         model_words = [
-            Word(text=w.text, bbox=_word_bbox(w, repair, scale), confidence=w.confidence)
+            Word(
+                text=w.text,
+                bbox=_word_bbox(w, repair, scale),
+                confidence=w.confidence,
+                stroke=math.nan
+                if image is None
+                else stroke_ratio(image, w.left, w.top, w.width, w.height),
+            )
             for w in group
         ]
         box = model_words[0].bbox
@@ -227,9 +239,8 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
         return blocks
     boxes = []
     for r in found:
-        xa, ya = _to_page(r.x0, r.y0, repair, scale)
-        xb, yb = _to_page(r.x1, r.y1, repair, scale)
-        boxes.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        box = repair.page_box(r.x0, r.y0, r.x1, r.y1, scale)
+        boxes.append((box.x0, box.y0, box.x1, box.y1))
 
     def inside(w: Word) -> bool:
         cx, cy = (w.bbox.x0 + w.bbox.x1) / 2, (w.bbox.y0 + w.bbox.y1) / 2
@@ -260,6 +271,21 @@ def shift_block(block: Block, dx: float, dy: float) -> Block:
     )
 
 
+def _scan_tables(
+    repair: RepairResult, words: list[OcrWord], engine: OcrEngine, cfg: ExtractConfig
+) -> list[ScannedTable]:
+    """Ruled tables of the page, read cell by cell; none when reading them fails."""
+    if not cfg.scan_tables:
+        return []
+    try:
+        return scan_tables(repair, words, engine, cfg.languages, cfg.ocr_timeout_s)
+    except (OcrEngineUnavailable, LanguagePackMissing):
+        raise
+    except OcrError as exc:  # the table stays as ordinary text
+        logger.debug("reading the table cells failed: %s", exc)
+        return []
+
+
 def ocr_page(
     image: np.ndarray,
     source: Source,
@@ -273,15 +299,38 @@ def ocr_page(
 ) -> OcrPage:
     """Repair one page image, OCR it and return blocks in page units.
 
-    ``scale`` converts original image pixels to page units (72/dpi for PDF
-    points, 1.0 for images measured in pixels).
+    Each ruled table becomes one TABLE block, placed before the first paragraph
+    below it; its words are left out of the text blocks. ``scale`` converts
+    original image pixels to page units (72/dpi for PDF points, 1.0 for images
+    measured in pixels).
     """
     from extractors.adaptive import recognize_page
 
     engine = engine or default_engine()
     reading = recognize_page(image, cfg, engine, dpi=dpi)
     words = reading.words
-    blocks = words_to_blocks(words, source, page, reading.repair, scale, first_index)
+    tables = _scan_tables(reading.repair, words, engine, cfg)
+    text_words = [w for w in words if not any(t.holds(w) for t in tables)]
+    gray = to_gray(reading.repair.image)
+    blocks = words_to_blocks(
+        text_words, source, page, reading.repair, scale, first_index, image=gray
+    )
+    # Each table goes before the first paragraph below its top on the page that was read
+    # (upright, unlike page coordinates of a page scanned sideways).
+    tops = [min(w.top for w in group) for group in paragraphs(text_words)]
+    n_text = len(blocks)
+    for t in sorted(tables, key=lambda t: t.grid.ys[0], reverse=True):
+        block = table_block(
+            t,
+            source,
+            page,
+            first_index + n_text + tables.index(t),
+            reading.repair,
+            scale,
+            EXTRACTOR_NAME,
+        )
+        at = next((i for i, top in enumerate(tops) if top >= t.grid.ys[0]), n_text)
+        blocks.insert(at, block)
     if cfg.detect_handwriting and words:
         blocks = _set_aside_handwriting(blocks, reading, scale)
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan

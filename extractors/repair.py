@@ -19,7 +19,7 @@ import numpy as np
 
 from extractors.measure import PageStats, background, contrast, ink_mask, measure_page
 from pipelines.config import ExtractConfig
-from pipelines.model import ImageMeasurements
+from pipelines.model import BBox, ImageMeasurements
 
 __all__ = ["contrast", "ink_mask"]
 
@@ -267,11 +267,32 @@ class RepairResult:
     text_height: float = math.nan
     """Median glyph height in the repaired image, pixels."""
     orientation_checked: bool = False
+    ruled: np.ndarray | None = None
+    """The page just before its ruling lines were removed (None: they were not)."""
+    ruled_matrix: np.ndarray | None = None
+    """Transform from original image pixels to ``ruled`` pixels."""
+
+    def with_rules(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image, transform from the original) of the repaired page with its rules kept."""
+        if self.ruled is not None and self.ruled_matrix is not None:
+            return self.ruled, self.ruled_matrix
+        return self.image, self.matrix
 
     def to_original(self, x: float, y: float) -> tuple[float, float]:
         inv = np.linalg.inv(self.matrix)
         ox, oy, _ = inv @ np.array([x, y, 1.0])
         return float(ox), float(oy)
+
+    def page_box(self, x0: float, y0: float, x1: float, y1: float, scale: float) -> BBox:
+        """A box of the repaired image on the original page, in page units (``scale``/pixel)."""
+        xa, ya = self.to_original(x0, y0)
+        xb, yb = self.to_original(x1, y1)
+        return BBox(
+            x0=min(xa, xb) * scale,
+            y0=min(ya, yb) * scale,
+            x1=max(xa, xb) * scale,
+            y1=max(ya, yb) * scale,
+        )
 
     def apply(self, step: str, image: np.ndarray, matrix: np.ndarray | None = None) -> None:
         """Record one repair step: its output and (for geometric steps) its transform."""
@@ -302,7 +323,11 @@ def _scaling(f: float) -> np.ndarray:
 
 
 def rotate_result(result: RepairResult, degrees_cw: int) -> None:
-    """Turn the repaired image by a quadrant, keeping the transform."""
+    """Turn the repaired image (and its copy with rules) by a quadrant, keeping the transforms."""
+    if result.ruled is not None and result.ruled_matrix is not None:
+        rh, rw = result.ruled.shape[:2]
+        result.ruled_matrix = _quadrant_matrix(degrees_cw, rw, rh) @ result.ruled_matrix
+        result.ruled = rotate_quadrant(result.ruled, degrees_cw)
     h, w = result.image.shape[:2]
     result.apply(
         f"rotate{degrees_cw}",
@@ -395,6 +420,7 @@ def repair_for_ocr(
     if th == th:
         length = max(round(LINE_GLYPHS * th), result.image.shape[1] // 12)
         if pixels and line_mask(result.image[::2, ::2], max(8, length // 2)).any():
+            result.ruled, result.ruled_matrix = result.image, result.matrix.copy()
             result.apply("remove_lines", remove_lines(result.image, length))
         # Glyph heights of a bilevel (fax) page are those of broken stroke fragments.
         factor = 1.0

@@ -79,6 +79,11 @@ class ExtractConfig(_Section):
         description="Seconds per page after which no further OCR alternative is tried "
         "for a page whose first reading is poor (0: first reading only).",
     )
+    scan_tables: bool = Field(
+        default=True,
+        description="Find ruled tables on OCRed pages and read them cell by cell into "
+        "table blocks.",
+    )
     page_workers: int = Field(
         default=1,
         ge=1,

@@ -172,6 +172,11 @@ class Word(_Model):
     text: str
     bbox: BBox
     confidence: Score = Field(description="OCR confidence in [0, 1]; NaN when not OCR.")
+    stroke: Score = Field(
+        default=math.nan,
+        description="Stroke width of the word's glyphs as a share of its box height "
+        "(measured on OCR page images; bold type is heavier); NaN when not measured.",
+    )
 
 
 class ErrorRecord(_Model):
@@ -242,6 +247,16 @@ class TextLine(_Model):
     bbox: BBox | None = None
     font_size: Score = Field(default=math.nan, description="Font size in points; NaN if unknown.")
     bold: bool = False
+    em: Score = Field(
+        default=math.nan,
+        description="Type size in page units estimated from OCR word boxes and the letters "
+        "they hold (ascenders, descenders); NaN if unknown.",
+    )
+    stroke: Score = Field(
+        default=math.nan,
+        description="Stroke width of the line's glyphs as a share of its type size "
+        "(OCR; bold type is heavier); NaN if not measured.",
+    )
 
 
 class TableCell(_Model):
@@ -254,6 +269,9 @@ class TableCell(_Model):
     row_span: int = 1
     col_span: int = 1
     header: bool = Field(default=False, description="The cell is in a header row.")
+    confidence: Score = Field(
+        default=math.nan, description="Mean OCR confidence of the cell's words; NaN if not OCR."
+    )
 
 
 class Block(_Model):

@@ -39,13 +39,26 @@ from pipelines.stages.layout import (
     page_frame,
 )
 from pipelines.stages.paragraphs import BULLET_RE
+from pipelines.textmetrics import word_validity
 
 logger = logging.getLogger(__name__)
 
 _CAPTION_RE = re.compile(r"^(?:figure|fig\.|table|chart|plate|exhibit)\s*\d+[a-z]?\s*[.:\-—]", re.I)
 _NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+[A-Z]")
+_ALPHA_RE = re.compile(r"[^\W\d_]+")
 _ENUM_RE = re.compile(r"^(?:\(?[a-z0-9]{1,2}\)|[a-z]\.)\s+\S")
 _TYPED = (ElementType.PARAGRAPH, ElementType.TEXT, ElementType.HEADING, ElementType.TITLE)
+NUMERIC_SHARE = 0.4
+"""A block whose letters and digits are more than this share digits is not a heading."""
+MIN_HEADING_VALIDITY = 0.5
+"""An OCR block with fewer real words than this share is not a heading (noise)."""
+MIN_HEADING_CONFIDENCE = 0.5
+"""An OCR block read with a lower mean confidence is not a heading (noise)."""
+MAX_OCR_HEADING_WORDS = 10
+BOLD_STROKE = 1.15
+"""OCR lines whose strokes are this much heavier than the page's body text are bold."""
+SAME_TIER = 1.08
+"""Heading sizes within this ratio are one level."""
 
 
 def _body_size(doc: Document, frames: list[Frame]) -> float:
@@ -54,7 +67,7 @@ def _body_size(doc: Document, frames: list[Frame]) -> float:
         for b in page.blocks:
             if b.layer is not Layer.BODY:
                 continue
-            for ln in block_lines(b):
+            for ln in block_lines(b, frame):
                 s = line_size(ln, frame)
                 if not math.isnan(s):
                     sizes.extend([s] * max(1, len(ln.text) // 10))
@@ -76,9 +89,47 @@ def _heading_like(text: str) -> bool:
     text = text.strip()
     if not text or not (text[0].isupper() or text[0].isdigit()):
         return False
-    if text.endswith((",", ";")):
+    if text.endswith((",", ";", "-")):
         return False
     return not text.endswith(".") or bool(_NUMBERED_RE.match(text) and len(text) < 60)
+
+
+def _numeric(text: str) -> bool:
+    """Mostly digits (amounts, dates, codes): a table row or a total, not a heading."""
+    alnum = [c for c in text if c.isalnum()]
+    return bool(alnum) and sum(c.isdigit() for c in alnum) > NUMERIC_SHARE * len(alnum)
+
+
+def _misread(block: Block) -> bool:
+    """OCR text that cannot be a heading: noise, a torn or upside-down line, a body line.
+
+    Noise is read with low confidence and as short fragments ("ee tt ns"), so a
+    heading needs a confident reading, one word of four letters or more and a
+    majority of real words; and it is short.
+    """
+    if not block.words:
+        return False
+    if block.confidence < MIN_HEADING_CONFIDENCE or len(block.words) > MAX_OCR_HEADING_WORDS:
+        return True
+    validity = word_validity(block.text)
+    longest = max((len(t) for t in _ALPHA_RE.findall(block.text)), default=0)
+    return math.isnan(validity) or validity < MIN_HEADING_VALIDITY or longest < 4
+
+
+def _stroke(blocks: list[Block], frame: Frame) -> float:
+    """Median stroke weight of the printed lines of ``blocks`` (NaN: not measured)."""
+    weighted: list[float] = []
+    for b in blocks:
+        for ln in block_lines(b, frame):
+            if not math.isnan(ln.stroke):
+                weighted.extend([ln.stroke] * max(1, len(ln.text) // 10))
+    return statistics.median(weighted) if weighted else math.nan
+
+
+def _heavy(block: Block, frame: Frame, body_stroke: float) -> bool:
+    """Set in heavier type than the page's body text (OCR pages: stroke weight)."""
+    stroke = _stroke([block], frame)
+    return not math.isnan(stroke) and stroke >= BOLD_STROKE * body_stroke
 
 
 def _classify(
@@ -91,11 +142,13 @@ def _classify(
     if BULLET_RE.match(text) or (_ENUM_RE.match(text) and not _short(block)):
         return ElementType.LIST_ITEM, None
     short = _short(block)
+    numbered = _NUMBERED_RE.match(text)
+    if (_numeric(text) and not numbered) or _misread(block):
+        return ElementType.PARAGRAPH, None
     if first_page and top < 0.5 and short and ratio >= cfg.title_size:
         return ElementType.TITLE, None
     if not short or not _heading_like(text):
         return ElementType.PARAGRAPH, None
-    numbered = _NUMBERED_RE.match(text)
     if ratio >= cfg.heading_size or block.bold or (numbered and len(text) < 80):
         level = numbered.group(1).count(".") + 1 if numbered else None
         return ElementType.HEADING, level
@@ -104,6 +157,23 @@ def _classify(
             return ElementType.TITLE, None
         return ElementType.HEADING, None
     return ElementType.PARAGRAPH, None
+
+
+def size_tiers(sizes: list[float]) -> list[float]:
+    """Smallest size of each tier of heading sizes, largest tier first.
+
+    Sizes within ``SAME_TIER`` of the largest of a tier share its tier, so the
+    noise of sizes measured on scans does not make levels of its own.
+    """
+    tops: list[float] = []
+    tiers: list[float] = []
+    for size in sorted((s for s in sizes if not math.isnan(s)), reverse=True):
+        if tops and size * SAME_TIER >= tops[-1]:
+            tiers[-1] = size
+        else:
+            tops.append(size)
+            tiers.append(size)
+    return tiers
 
 
 def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
@@ -118,22 +188,18 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
         page_body = body_size(body_blocks, frame)
         if math.isnan(page_body) or sum(len(b.text) for b in body_blocks) < 300:
             page_body = body
+        body_stroke = _stroke(body_blocks, frame)
         for b in page.blocks:
             if b.layer is not Layer.BODY or b.type not in _TYPED:
                 continue
             size = block_size(b, frame)
             top = frame.box(b.bbox).y0 / frame.height if b.bbox and frame.height else 1.0
+            if not b.bold and _heavy(b, frame, body_stroke):
+                b = b.model_copy(update={"bold": True})
             kind, level = _classify(b, size, page_body, pi == 0, top, cfg)
             decided[b.id] = (kind, level, size)
     # Heading levels without numbering: rank of the heading's size among heading sizes.
-    sizes = sorted(
-        {
-            round(s)
-            for k, lv, s in decided.values()
-            if k is ElementType.HEADING and not math.isnan(s)
-        },
-        reverse=True,
-    )
+    tiers = size_tiers([s for k, _lv, s in decided.values() if k is ElementType.HEADING])
     pages = []
     for page in doc.pages:
         blocks = []
@@ -143,7 +209,7 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
                 continue
             kind, level, size = decided[b.id]
             if kind is ElementType.HEADING and level is None:
-                level = sizes.index(round(size)) + 1 if not math.isnan(size) and sizes else 1
+                level = next((i + 1 for i, low in enumerate(tiers) if size >= low), 1)
             blocks.append(b.model_copy(update={"type": kind, "level": level}))
         pages.append(page.model_copy(update={"blocks": blocks}))
     return doc.model_copy(update={"pages": pages})

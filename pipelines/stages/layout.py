@@ -23,11 +23,15 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from pipelines.model import BBox, Block, Page, TextLine
+from pipelines.model import BBox, Block, Page, TextLine, Word
 
 NATIVE_KINDS = frozenset({"docx", "html", "markdown", "text", "email"})
 """Source kinds whose structure comes from markup, not from page geometry."""
 _LINE_HEIGHT_PER_PT = 1.17
+SIDE_BY_SIDE_GAP = 3.0
+"""A gap this many type sizes wide inside an OCR line may separate two lines..."""
+SIDE_BY_SIDE_SIZE = 1.4
+"""...when the type on its two sides differs in size by this ratio."""
 """Height of an OCR line box (ascender to descender) per point of font size, roughly."""
 
 
@@ -111,8 +115,101 @@ def _split_words(block: Block) -> list[list[int]] | None:
     return out
 
 
-def block_lines(block: Block) -> list[TextLine]:
-    """The printed lines of a block, with boxes where they can be known."""
+_TALL = frozenset("bdfhiklt()[]{}/|!?#$%&@")
+_DESCENDING = frozenset("gjpqy()[]{}")
+_CAP_HEIGHT = 0.70
+_X_HEIGHT = 0.49
+_DESCENDER = 0.21
+_COMMA_DESCENDER = 0.12
+
+
+def glyph_extent(text: str) -> float:
+    """Share of the type size that the ink of ``text`` spans vertically (NaN: no letters).
+
+    A word with capitals, digits or ascenders reaches the cap height, else only
+    the x-height; one with descenders goes below the baseline.
+    """
+    if sum(c.isalnum() for c in text) < 2:
+        return math.nan
+    tall = any(c.isupper() or c.isdigit() or c in _TALL for c in text)
+    low = _DESCENDER if any(c in _DESCENDING for c in text) else 0.0
+    if not low and any(c in ",;" for c in text):
+        low = _COMMA_DESCENDER
+    return (_CAP_HEIGHT if tall else _X_HEIGHT) + low
+
+
+def _word_ems(words: list[Word], frame: Frame | None) -> list[float]:
+    """Type size of each OCR word in page units, from its upright height (NaN: no letters)."""
+    out = []
+    for w in words:
+        extent = glyph_extent(w.text)
+        box = frame.box(w.bbox) if frame is not None else w.bbox
+        height = box.height / frame.scale if frame is not None else box.height
+        out.append(height / extent)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    known = [v for v in values if not math.isnan(v)]
+    return statistics.median(known) if known else math.nan
+
+
+def _ocr_line(words: list[Word], frame: Frame | None, text: str) -> TextLine:
+    """A printed line made of OCR words: box, type size and stroke weight."""
+    boxes = [w.bbox for w in words]
+    # x from the union; bottom from the median word, height from the tallest word:
+    # a skewed line is not made taller, a line of short letters not smaller.
+    bottom = statistics.median(b.y1 for b in boxes)
+    box = BBox(
+        x0=min(b.x0 for b in boxes),
+        y0=bottom - max(b.height for b in boxes),
+        x1=max(b.x1 for b in boxes),
+        y1=bottom,
+    )
+    strokes = [w.stroke * glyph_extent(w.text) for w in words]
+    return TextLine(
+        text=text,
+        bbox=box,
+        em=_median(_word_ems(words, frame)),
+        stroke=_median(strokes),
+    )
+
+
+def _wordy(words: list[Word]) -> bool:
+    """Mostly letters (not an amount, a date or a code)."""
+    chars = "".join(w.text for w in words)
+    return sum(c.isalpha() for c in chars) > 0.6 * max(1, sum(c.isalnum() for c in chars))
+
+
+def _size_break(words: list[Word], frame: Frame | None) -> int | None:
+    """Where a line of OCR words is really two lines of different sizes side by side.
+
+    OCR joins a title and, far to its right, a larger word on the same baseline
+    (``Acme Ltd.      INVOICE``) into one line: it is cut at its widest gap when
+    that gap is wider than ``SIDE_BY_SIDE_GAP`` type sizes and the type on the
+    two sides differs by ``SIDE_BY_SIDE_SIZE`` or more.
+    """
+    if len(words) < 2:
+        return None
+    ems = _word_ems(words, frame)
+    boxes = [frame.box(w.bbox) if frame is not None else w.bbox for w in words]
+    gaps = [(boxes[i].x0 - boxes[i - 1].x1, i) for i in range(1, len(words))]
+    gap, at = max(gaps)
+    scale = frame.scale if frame is not None else 1.0
+    if not (_wordy(words[:at]) and _wordy(words[at:])):
+        return None  # a label and its amount ("Subtotal     1,234.50") are one line
+    left, right = _median(ems[:at]), _median(ems[at:])
+    if math.isnan(left) or math.isnan(right) or gap < SIDE_BY_SIDE_GAP * max(left, right) * scale:
+        return None
+    return at if max(left, right) >= SIDE_BY_SIDE_SIZE * min(left, right) else None
+
+
+def block_lines(block: Block, frame: Frame | None = None) -> list[TextLine]:
+    """The printed lines of a block, with boxes where they can be known.
+
+    Lines rebuilt from OCR words also get their type size and stroke weight,
+    measured upright in ``frame`` when it is given.
+    """
     if block.lines:
         return list(block.lines)
     texts = block.text.split("\n")
@@ -121,20 +218,16 @@ def block_lines(block: Block) -> list[TextLine]:
         return [TextLine(text=t) for t in texts]
     lines: list[TextLine] = []
     for text, idx in zip(texts, groups, strict=True):
-        if not idx:
+        words = [block.words[i] for i in idx]
+        if not words:
             lines.append(TextLine(text=text))
             continue
-        boxes = [block.words[i].bbox for i in idx]
-        # x from the union; bottom from the median word, height from the tallest word:
-        # a skewed line is not made taller, a line of short letters not smaller.
-        bottom = statistics.median(b.y1 for b in boxes)
-        box = BBox(
-            x0=min(b.x0 for b in boxes),
-            y0=bottom - max(b.height for b in boxes),
-            x1=max(b.x1 for b in boxes),
-            y1=bottom,
-        )
-        lines.append(TextLine(text=text, bbox=box))
+        cut = _size_break(words, frame) if " ".join(w.text for w in words) == text else None
+        if cut is None:
+            lines.append(_ocr_line(words, frame, text))
+            continue
+        for part in (words[:cut], words[cut:]):
+            lines.append(_ocr_line(part, frame, " ".join(w.text for w in part)))
     return lines
 
 
@@ -142,6 +235,8 @@ def line_size(line: TextLine, frame: Frame) -> float:
     """Font size in points (measured, or estimated from the line height); NaN if unknown."""
     if not math.isnan(line.font_size) and line.font_size > 0:
         return line.font_size
+    if not math.isnan(line.em) and line.em > 0:
+        return line.em * frame.scale
     if line.bbox is None:
         return math.nan
     return frame.box(line.bbox).height / _LINE_HEIGHT_PER_PT
@@ -151,7 +246,9 @@ def block_size(block: Block, frame: Frame) -> float:
     """Dominant font size of a block (median over its lines); NaN if unknown."""
     if not math.isnan(block.font_size) and block.font_size > 0:
         return block.font_size
-    sizes = [s for s in (line_size(ln, frame) for ln in block_lines(block)) if not math.isnan(s)]
+    sizes = [
+        s for s in (line_size(ln, frame) for ln in block_lines(block, frame)) if not math.isnan(s)
+    ]
     return statistics.median(sizes) if sizes else math.nan
 
 
@@ -159,7 +256,7 @@ def body_size(blocks: list[Block], frame: Frame) -> float:
     """The body font size of a page or document: the size most characters are set in."""
     weighted: list[float] = []
     for b in blocks:
-        for ln in block_lines(b):
+        for ln in block_lines(b, frame):
             s = line_size(ln, frame)
             if not math.isnan(s):
                 weighted.extend([s] * max(1, len(ln.text) // 10))

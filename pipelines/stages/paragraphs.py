@@ -115,7 +115,7 @@ def split_block(block: Block, frame: Frame, cfg: LayoutConfig) -> list[Block]:
     """``block`` cut into paragraphs (itself, with its lines filled in, when it is one)."""
     if block.type is ElementType.TABLE or block.cells:
         return [block]
-    lines = block_lines(block)
+    lines = block_lines(block, frame)
     if not lines:
         return [block]
     cuts = _cut_points(lines, frame, cfg)

@@ -161,7 +161,7 @@ def _body_size(doc: Document, frames: list[Frame]) -> float:
     sizes: list[float] = []
     for page, frame in zip(doc.pages, frames, strict=True):
         for b in page.blocks:
-            for ln in block_lines(b):
+            for ln in block_lines(b, frame):
                 s = line_size(ln, frame)
                 if not math.isnan(s):
                     sizes.extend([s] * max(1, len(ln.text) // 10))
