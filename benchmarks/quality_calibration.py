@@ -169,7 +169,7 @@ def _matrix(records: list[PageRecord]) -> np.ndarray:
     )
 
 
-def fit(records: list[PageRecord], note: str, blend: float = 0.3) -> QualityModel:
+def fit(records: list[PageRecord], note: str, blend: float = 0.5) -> QualityModel:
     """Ridge regression on standardised features, then an isotonic map onto accuracy."""
     ocr = [r for r in records if r.method == "ocr"]
     x = _matrix(ocr)
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-pages", type=int, default=60)
     ap.add_argument("--plot", type=Path, default=BENCH / "quality_calibration.png")
     ap.add_argument("--jobs", type=int, default=2, help="documents converted in parallel")
-    ap.add_argument("--blend", type=float, default=0.3, help="weight of the fitted model")
+    ap.add_argument("--blend", type=float, default=0.5, help="weight of the fitted model")
     args = ap.parse_args(argv)
 
     evalset = _generated(

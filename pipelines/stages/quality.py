@@ -176,8 +176,17 @@ def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
 
 
 def _heuristic(feats: dict[str, float]) -> float:
-    """Fallback when no fitted model ships: confidence and real-word share."""
-    parts = [(feats.get("conf_mean", math.nan), 0.6), (feats.get("validity", math.nan), 0.4)]
+    """Confidence and plausible-word share, blended with the fitted model.
+
+    A word counts against the page only when no dictionary knows it *and* the
+    OCR engine was unsure of it (``suspect_share``): names, codes and other
+    languages read confidently are not errors. Fitted on synthetic pages, the
+    model leans on the plain real-word share, which transfers badly to real
+    receipts and non-English pages; this part keeps the estimate honest there.
+    """
+    suspect = feats.get("suspect_share", math.nan)
+    plausible = 1.0 - suspect if not math.isnan(suspect) else feats.get("validity", math.nan)
+    parts = [(feats.get("conf_mean", math.nan), 0.6), (plausible, 0.4)]
     return _weighted_mean(parts)
 
 
