@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -119,6 +120,23 @@ def _tree_rss_mb(pid: int) -> float:
     return total / 2**20
 
 
+_MALLOC_MMAP_THRESHOLD = "131072"
+
+
+def worker_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a worker process.
+
+    glibc raises its mmap threshold after each large block is freed, so page
+    images (tens of MB, one after another) end up on the heap, which fragments
+    and keeps growing with document length. A fixed threshold keeps every large
+    array in its own mapping, returned to the system when freed: measured peak
+    RSS of one worker on a 60-page scan, 806 MB → 582 MB. A user's own setting wins.
+    """
+    env = dict(base)
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", _MALLOC_MMAP_THRESHOLD)
+    return env
+
+
 class Worker:
     """One isolated child process converting documents on request."""
 
@@ -128,6 +146,7 @@ class Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,  # its own process group: a kill takes tesseract too
+            env=worker_env(os.environ),
         )
         self.done = 0
 

@@ -130,3 +130,16 @@ def test_deploy_writes_a_valid_prefect_yaml(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     bad = CliRunner().invoke(app, [*args[:4], "--cron", "not a cron"])
     assert bad.exit_code == 2
+
+
+def test_workers_keep_large_arrays_off_the_heap() -> None:
+    from pipelines.isolation import Worker, worker_env
+
+    assert worker_env({})["MALLOC_MMAP_THRESHOLD_"] == "131072"
+    assert worker_env({"MALLOC_MMAP_THRESHOLD_": "65536"})["MALLOC_MMAP_THRESHOLD_"] == "65536"
+    worker = Worker()
+    try:
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_MMAP_THRESHOLD_=131072" in environ
+    finally:
+        worker.close()
