@@ -170,6 +170,13 @@ def _lines_of(doc: Any, body: bool) -> list[list[str]]:
     return out
 
 
+def _count(line: str, candidates: Iterable[str]) -> int:
+    """How many of ``candidates`` read as ``line`` (fuzzily, or containing it)."""
+    from rapidfuzz import fuzz
+
+    return sum(1 for c in candidates if fuzz.ratio(line, c) >= 85 or f" {line} " in f" {c} ")
+
+
 def _found(line: str, candidates: Iterable[str]) -> bool:
     from rapidfuzz import fuzz
 
@@ -195,6 +202,10 @@ def score_case(case: Case, doc: Any, tally: Tally, prefix: str) -> None:
     furn_lines = _lines_of(doc, body=False)
     body_text = _norm(doc.text())
     tokens = set(_WORD_RE.findall(body_text))
+    gt_body = [
+        [_norm(ln["text"]) for ln in page["lines"] if ln["role"] not in FURNITURE]
+        for page in case.sidecar["pages"]
+    ]
     for pi, page in enumerate(case.sidecar["pages"]):
         if pi >= len(doc.pages):
             break
@@ -203,7 +214,11 @@ def score_case(case: Case, doc: Any, tally: Tally, prefix: str) -> None:
             if not text:
                 continue
             if ln["role"] in FURNITURE:
-                tally.add(f"{prefix}leak", int(_found(text, body_lines[pi])), 1)
+                # Text the page also prints as body (a sender's town that is the
+                # addressee's town too) leaks only if the body has it more often.
+                in_gt_body = _count(text, gt_body[pi])
+                leaked = _count(text, body_lines[pi]) > in_gt_body
+                tally.add(f"{prefix}leak", int(leaked), 1)
             else:
                 removed = _found(text, furn_lines[pi]) and not _found(text, body_lines[pi])
                 tally.add(f"{prefix}false_removal", int(removed), 1)

@@ -169,6 +169,22 @@ def test_margin_line_read_as_one_is_split_at_a_wide_gap() -> None:
     assert [w.text for w in doc.pages[0].blocks[1].words] == ["Invoice", "77"]
 
 
+def test_letterhead_address_under_a_larger_name_is_furniture_a_byline_is_not() -> None:
+    name = _block(0, 1, "Acme Ltd.", (72, 50, 200, 68), size=18.0)
+    street = _block(1, 1, "12 Mill Road", (72, 72, 160, 82), size=10.0)
+    town = _block(2, 1, "Leeds LS1 4AB", (72, 84, 160, 94), size=10.0)
+    text = _block(3, 1, "Dear Sir,\nWe write about the order.", (72, 160, 540, 184), size=10.0)
+    doc = mark_furniture(_doc([[name, street, town, text]]), StructureConfig())
+    layers = {b.text: b.layer for b in doc.blocks()}
+    assert layers["12 Mill Road"] is Layer.FURNITURE and layers["Leeds LS1 4AB"] is Layer.FURNITURE
+    assert layers["Acme Ltd."] is Layer.BODY
+    # A centred byline under a title is not flush with it: it stays in the body.
+    title = _block(0, 1, "A Study of Rivers", (180, 50, 430, 68), size=18.0)
+    byline = _block(1, 1, "By Ann Lee", (260, 72, 350, 82), size=10.0)
+    doc = mark_furniture(_doc([[title, byline, text]]), StructureConfig())
+    assert all(b.layer is Layer.BODY for b in doc.blocks())
+
+
 def test_two_columns_are_read_column_by_column() -> None:
     blocks = [
         _block(0, 1, "Title Across Both", (150, 60, 460, 84), size=20),

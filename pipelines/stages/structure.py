@@ -30,7 +30,7 @@ import statistics
 from dataclasses import dataclass
 
 from pipelines.config import StructureConfig
-from pipelines.model import BBox, Block, Document, ElementType, Layer, stable_id
+from pipelines.model import BBox, Block, Document, ElementType, Layer, TextLine, Word, stable_id
 from pipelines.stages.layout import Frame, block_lines, block_size, line_size, page_frame
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,12 @@ _DIGITS_RE = re.compile(r"\d+")
 _NON_WORD_RE = re.compile(r"[^\w#]+")
 _MAX_LINES = 2
 _MAX_CHARS = 200
-_SMALL = 0.97
+_SMALL = 0.92
 """A margin block in type under this share of the body size is set in smaller type."""
 _MARGIN_SPLIT_GAP = 0.2
 _ONE_PAGE_ZONE = 1.25
+_NAME = 1.15
+"""A letterhead name is set at least this much larger than the address under it."""
 _FOOT_GAP_LINES = 4
 """On a one-page document, a footer note is this many body lines below the body."""
 
@@ -62,6 +64,7 @@ class _Candidate:
     signature: str
     box: BBox
     size: float
+    lines: int = 1
 
 
 def _zone(box: BBox, frame: Frame, share: float) -> str | None:
@@ -130,7 +133,7 @@ def _group_isolated(
         if c.zone == "top"
         else min(group, key=lambda o: o.box.y0)
     )
-    return _gap(doc, edge, frames, skip) > height
+    return _gap(doc, edge, frames, skip, slack=0.0) > height
 
 
 def _stack(c: _Candidate, candidates: list[_Candidate], height: float) -> list[_Candidate]:
@@ -190,34 +193,69 @@ def _one_page_furniture(
         group = _stack(c, [o for o in candidates if small(o)], line_height)
         if _group_isolated(doc, c, group, frames, line_height):
             return True
+    if c.zone == "top" and _letterhead_line(c, candidates, line_height):
+        group = _stack(c, candidates, line_height)
+        if _group_isolated(doc, c, group, frames, line_height):
+            return True
     return c.zone == "bottom" and _isolated(doc, c, frames, _FOOT_GAP_LINES * line_height)
 
 
+def _letterhead_line(c: _Candidate, candidates: list[_Candidate], line_height: float) -> bool:
+    """``c`` is a line of an address stacked flush left under a sender's name set in
+    larger type, with at least one more such line (a street and a town)."""
+    aligned = [
+        o
+        for o in candidates
+        if o.page == c.page and o.zone == c.zone and abs(o.box.x0 - c.box.x0) < 0.5 * line_height
+    ]
+    aligned.sort(key=lambda o: o.box.y0)
+    run: list[_Candidate] = []
+    for o in aligned:  # consecutive lines, each under the last
+        if run and not -1 < o.box.y0 - run[-1].box.y1 < 1.5 * line_height:
+            if c in run:
+                break
+            run = []
+        run.append(o)
+    if c not in run or len(run) < 2 or c is run[0]:
+        return False
+    name, address = run[0], run[1:]
+    lines = sum(o.lines for o in address)
+    return lines >= 2 and all(
+        not math.isnan(o.size) and name.size > _NAME * o.size for o in address
+    )
+
+
 def _split_at_gap(block: Block, frame: Frame) -> list[Block]:
-    """A one-line block cut where its words leave a gap wider than a fifth of the page
-    (a letterhead line and a right-hand field that OCR read as one line)."""
+    """A margin block cut where a line's words leave a gap wider than a fifth of the
+    page (a letterhead line and a right-hand field that OCR read as one line): each
+    run of words of each line becomes a one-line block, in reading order."""
     lines = block_lines(block)
     words = block.words
-    if len(lines) != 1 or len(words) < 2 or len(lines[0].text.split()) != len(words):
+    if not words or sum(len(ln.text.split()) for ln in lines) != len(words):
         return [block]
-    boxes = [frame.box(w.bbox) for w in words]
-    cuts = [
-        i
-        for i in range(1, len(words))
-        if boxes[i].x0 - boxes[i - 1].x1 > _MARGIN_SPLIT_GAP * frame.width
-    ]
-    if not cuts:
+    runs: list[tuple[TextLine, list[Word]]] = []
+    first = 0
+    split = False
+    for line in lines:
+        ws = words[first : first + len(line.text.split())]
+        first += len(ws)
+        boxes = [frame.box(w.bbox) for w in ws]
+        cuts = [
+            i
+            for i in range(1, len(ws))
+            if boxes[i].x0 - boxes[i - 1].x1 > _MARGIN_SPLIT_GAP * frame.width
+        ]
+        split = split or bool(cuts)
+        runs.extend((line, ws[a:b]) for a, b in itertools.pairwise([0, *cuts, len(ws)]))
+    if not split:
         return [block]
     parts = []
-    bounds = [0, *cuts, len(words)]
-    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
-        ws = words[a:b]
+    for k, (line, ws) in enumerate(runs):
         box = ws[0].bbox
         for w in ws[1:]:
             box = box.union(w.bbox)
         text = " ".join(w.text for w in ws)
         confs = [w.confidence for w in ws if not math.isnan(w.confidence)]
-        line = lines[0].model_copy(update={"text": text, "bbox": box})
         parts.append(
             block.model_copy(
                 update={
@@ -225,7 +263,7 @@ def _split_at_gap(block: Block, frame: Frame) -> list[Block]:
                     "text": text,
                     "bbox": box,
                     "words": ws,
-                    "lines": [line],
+                    "lines": [line.model_copy(update={"text": text, "bbox": box})],
                     "confidence": sum(confs) / len(confs) if confs else block.confidence,
                 }
             )
@@ -234,14 +272,16 @@ def _split_at_gap(block: Block, frame: Frame) -> list[Block]:
 
 
 def _split_margin_lines(doc: Document, frames: list[Frame], share: float) -> Document:
-    """Margin-zone one-line blocks cut at wide gaps, so each run is judged alone."""
+    """Blocks that start (or end) in a margin zone cut at wide gaps between words,
+    so each run of words is judged alone."""
     pages = []
+    reach = share * _ONE_PAGE_ZONE
     for page, frame in zip(doc.pages, frames, strict=True):
         blocks: list[Block] = []
         for b in page.blocks:
-            near = (
-                b.bbox is not None
-                and _zone(frame.box(b.bbox), frame, share * _ONE_PAGE_ZONE) is not None
+            box = frame.box(b.bbox) if b.bbox is not None else None
+            near = box is not None and (
+                box.y0 <= frame.height * reach or box.y1 >= frame.height * (1 - reach)
             )
             blocks.extend(_split_at_gap(b, frame) if near and b.words else [b])
         pages.append(page.model_copy(update={"blocks": blocks}) if blocks != page.blocks else page)
@@ -272,7 +312,8 @@ def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
             if len(block_lines(block)) > _MAX_LINES:
                 continue
             size = block_size(block, frames[pi])
-            candidates.append(_Candidate(pi, bi, zone, _signature(block.text), box, size))
+            n_lines = len(block_lines(block))
+            candidates.append(_Candidate(pi, bi, zone, _signature(block.text), box, size, n_lines))
 
     n_pages = len(doc.pages)
     needed = max(2, math.ceil(cfg.min_repeat_share * n_pages))
