@@ -256,6 +256,25 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
     return out
 
 
+UNREADABLE_CONFIDENCE = 0.35
+"""A block read this unsurely with no real word of 3+ letters in it is marks, not print."""
+
+
+def set_aside_marks(block: Block) -> Block:
+    """``block`` on the notes layer when OCR made only unsure non-words of it: a
+    drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text."""
+    from pipelines.textmetrics import word_class
+
+    if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
+        return block
+    confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
+    if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
+        return block
+    if any(word_class(w.text) == 1 and sum(c.isalpha() for c in w.text) >= 3 for w in block.words):
+        return block  # a real word of three letters or more: print, read badly
+    return block.model_copy(update={"layer": Layer.NOTES})
+
+
 def shift_block(block: Block, dx: float, dy: float) -> Block:
     """``block`` moved by (dx, dy) page units: boxes of the block, its lines and words."""
 
@@ -333,6 +352,7 @@ def ocr_page(
         blocks.insert(at, block)
     if cfg.detect_handwriting and words:
         blocks = _set_aside_handwriting(blocks, reading, scale)
+    blocks = [set_aside_marks(b) for b in blocks]
     mean = sum(w.confidence for w in words) / len(words) if words else math.nan
     logger.debug("page %d: %d words, mean confidence %.2f", page, len(words), mean)
     return OcrPage(blocks=blocks, measurements=reading.repair.measurements, mean_confidence=mean)

@@ -141,3 +141,22 @@ def test_ocr_of_handwriting_goes_to_the_notes_layer_not_to_chunks(tmp_path: Path
     assert ReasonCode.HANDWRITING_SUSPECTED in doc.pages[0].quality.reasons
     assert all(ReasonCode.HANDWRITING_SUSPECTED in c.quality.reasons for c in doc.chunks)
     assert any(b.layer is Layer.NOTES for b in doc.pages[0].blocks)  # kept, not dropped
+
+
+def test_unsure_non_words_are_marks_not_print() -> None:
+    from extractors.ocr import set_aside_marks
+    from pipelines.model import BBox, Block, Word
+
+    def block(words: list[tuple[str, float]]) -> Block:
+        box = BBox(x0=0, y0=0, x1=10, y1=10)
+        return Block(
+            id="b",
+            page=1,
+            text=" ".join(t for t, _ in words),
+            extractor="tesseract",
+            words=[Word(text=t, bbox=box, confidence=c) for t, c in words],
+        )
+
+    assert set_aside_marks(block([("(TM", 0.2), ("a,", 0.3)])).layer is Layer.NOTES
+    assert set_aside_marks(block([("(TM", 0.2), ("circle", 0.3)])).layer is Layer.BODY
+    assert set_aside_marks(block([("Xq7", 0.9), ("zz", 0.8)])).layer is Layer.BODY  # sure
