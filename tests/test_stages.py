@@ -200,6 +200,31 @@ def test_quality_reasons_and_grades() -> None:
     assert math.isnan(native.ocr_confidence)
 
 
+def test_unsure_or_empty_scanned_table_is_uncertain() -> None:
+    from pipelines.model import ElementType, TableCell
+
+    def table(cells: list[tuple[str, float]]) -> Block:
+        return Block(
+            id="t",
+            page=1,
+            text="\t".join(t for t, _ in cells),
+            type=ElementType.TABLE,
+            extractor="tesseract",
+            cells=[TableCell(row=0, col=i, text=t, confidence=c) for i, (t, c) in enumerate(cells)],
+        )
+
+    cfg = QualityConfig()
+
+    def reasons(block: Block) -> list[ReasonCode]:
+        return score_blocks([block], ExtractionMethod.OCR, None, cfg).reasons
+
+    assert ReasonCode.TABLE_UNCERTAIN not in reasons(table([("Qty", 0.95), ("12", 0.9)]))
+    assert ReasonCode.TABLE_UNCERTAIN in reasons(table([("Qty", 0.4), ("l2", 0.5)]))
+    assert ReasonCode.TABLE_UNCERTAIN in reasons(table([("Qty", 0.95), ("", 0.9), ("", 0.9)]))
+    digital = table([("Qty", math.nan), ("", math.nan), ("", math.nan)])
+    assert ReasonCode.TABLE_UNCERTAIN not in reasons(digital)  # no OCR: nothing to doubt
+
+
 def test_scanned_page_with_no_text_scores_zero() -> None:
     from pipelines.model import ImageMeasurements, Page
 

@@ -21,6 +21,7 @@ from pipelines.config import QualityConfig
 from pipelines.model import (
     Block,
     Document,
+    ElementType,
     ExtractionMethod,
     Grade,
     ImageMeasurements,
@@ -225,6 +226,25 @@ def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
     return reasons
 
 
+_TABLE_SURE = 0.6
+"""Scanned table cells read less confidently than this on average make a table uncertain."""
+_TABLE_EMPTY = 0.3
+"""...as does this share of empty cells."""
+
+
+def _table_reasons(blocks: list[Block]) -> list[ReasonCode]:
+    """TABLE_UNCERTAIN when a scanned table's cells were read unsurely or left empty."""
+    for b in blocks:
+        if b.type is not ElementType.TABLE or not b.cells:
+            continue
+        confs = [c.confidence for c in b.cells if not math.isnan(c.confidence)]
+        empty = sum(1 for c in b.cells if not c.text.strip()) / len(b.cells)
+        unsure = bool(confs) and sum(confs) / len(confs) < _TABLE_SURE
+        if unsure or (confs and empty > _TABLE_EMPTY):
+            return [ReasonCode.TABLE_UNCERTAIN]
+    return []
+
+
 def score_blocks(
     blocks: list[Block],
     method: ExtractionMethod,
@@ -255,7 +275,7 @@ def score_blocks(
     return QualityScores(
         score=value,
         grade=grade_for(value, cfg),
-        reasons=_reasons(feats, cfg) + _image_reasons(image),
+        reasons=_reasons(feats, cfg) + _image_reasons(image) + _table_reasons(blocks),
         ocr_confidence=feats["conf_mean"],
         ocr_confidence_p10=feats["conf_p10"],
         word_validity=feats["validity"],
