@@ -256,8 +256,10 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
     return out
 
 
-UNREADABLE_CONFIDENCE = 0.35
-"""A block read this unsurely with no real word of 3+ letters in it is marks, not print."""
+UNREADABLE_CONFIDENCE = 0.5
+"""A block read this unsurely, with no surely read real word of 3+ letters in it, is
+marks (noise, a drawing, a stamp), not print."""
+SURE_WORD_CONFIDENCE = 0.6
 
 
 def set_aside_marks(block: Block) -> Block:
@@ -270,8 +272,13 @@ def set_aside_marks(block: Block) -> Block:
     confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
     if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
         return block
-    if any(word_class(w.text) == 1 and sum(c.isalpha() for c in w.text) >= 3 for w in block.words):
-        return block  # a real word of three letters or more: print, read badly
+    if any(
+        word_class(w.text) == 1
+        and sum(c.isalpha() for c in w.text) >= 3
+        and w.confidence >= SURE_WORD_CONFIDENCE
+        for w in block.words
+    ):
+        return block  # a real word of three letters or more, read surely: print
     return block.model_copy(update={"layer": Layer.NOTES})
 
 

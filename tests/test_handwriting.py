@@ -158,5 +158,6 @@ def test_unsure_non_words_are_marks_not_print() -> None:
         )
 
     assert set_aside_marks(block([("(TM", 0.2), ("a,", 0.3)])).layer is Layer.NOTES
-    assert set_aside_marks(block([("(TM", 0.2), ("circle", 0.3)])).layer is Layer.BODY
+    assert set_aside_marks(block([("(TM", 0.2), ("circle", 0.7)])).layer is Layer.BODY
+    assert set_aside_marks(block([("Sat", 0.4), ("eet", 0.3), ("earn", 0.45)])).layer is Layer.NOTES
     assert set_aside_marks(block([("Xq7", 0.9), ("zz", 0.8)])).layer is Layer.BODY  # sure
