@@ -239,23 +239,14 @@ def evaluate(label: str, records: list[PageRecord]) -> dict[str, Any]:
 def rescore(records: list[PageRecord], model: QualityModel) -> list[PageRecord]:
     """Apply ``model`` to cached OCR pages (so a refit needs no new OCR run)."""
     from pipelines.config import QualityConfig
-    from pipelines.stages.quality import _heuristic, grade_for
+    from pipelines.stages.quality import grade_for, ocr_estimate
 
     cfg = QualityConfig()
     out = []
     for r in records:
         if r.method == "ocr" and r.features.get("validity") is not None:
             feats = {k: (math.nan if v is None else float(v)) for k, v in r.features.items()}
-            garbage = feats.get("garbage", math.nan)
-            penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
-            heuristic = _heuristic(feats)
-            fitted = model.predict(feats)
-            mixed = (
-                fitted
-                if math.isnan(heuristic)
-                else (model.blend * fitted + (1 - model.blend) * heuristic)
-            )
-            s = mixed * penalty
+            s = ocr_estimate(feats, model)
             r = PageRecord(**{**asdict(r), "score": s, "grade": str(grade_for(s, cfg))})
         out.append(r)
     return out

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from extractors.measure import ink_mask
 from pipelines.textmetrics import word_class
 
 if TYPE_CHECKING:
@@ -45,14 +46,6 @@ class InkRegion:
     ink: int
     axis_share: float
     """Share of edge energy within 15° of the image axes (printed text: high)."""
-
-
-def ink_mask(gray: np.ndarray) -> np.ndarray:
-    """Dark ink (True) against the paper, by Otsu's threshold."""
-    import cv2
-
-    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return binary > 0
 
 
 def erase_boxes(

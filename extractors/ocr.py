@@ -26,6 +26,7 @@ from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
 from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Layer, Word
 from pipelines.offline import ensure_offline_env
+from pipelines.textmetrics import word_class
 
 if TYPE_CHECKING:
     import numpy as np
@@ -265,8 +266,6 @@ SURE_WORD_CONFIDENCE = 0.6
 def set_aside_marks(block: Block) -> Block:
     """``block`` on the notes layer when OCR made only unsure non-words of it: a
     drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text."""
-    from pipelines.textmetrics import word_class
-
     if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
         return block
     confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]

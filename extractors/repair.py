@@ -19,7 +19,7 @@ import numpy as np
 
 from extractors.measure import PageStats, background, contrast, ink_mask, measure_page
 from pipelines.config import ExtractConfig
-from pipelines.model import BBox, ImageMeasurements
+from pipelines.model import MANY_SPECKS, STRONG_NOISE, BBox, ImageMeasurements
 
 __all__ = ["contrast", "ink_mask"]
 
@@ -38,11 +38,8 @@ EDGE_BAND = 0.06
 """After a crop, dark regions touching the edge within this share of the side are border."""
 MIN_NOISE = 4.0
 """Grey levels of pixel noise from which the page is smoothed."""
-STRONG_NOISE = 12.0
 FLAT_CONTRAST = 0.6
 UNEVEN_BACKGROUND = 0.03
-MANY_SPECKS = 3.0
-"""Specks per glyph from which tiny components are painted out."""
 SPECK_AREA = 0.015
 """Specks are components smaller than this share of the squared glyph height."""
 LINE_GLYPHS = 6.0

@@ -202,6 +202,14 @@ class QualityScores(_Model):
     garbage_ratio: Score = Field(default=math.nan, description="Share of garbage characters.")
 
 
+STRONG_NOISE = 12.0
+"""Pixel noise (grey-level standard deviation) from which a page needs strong
+denoising; the quality stage reports such a page as HEAVY_NOISE."""
+MANY_SPECKS = 3.0
+"""Specks per glyph from which tiny components are painted out; the quality stage
+reports such a page as HEAVY_NOISE."""
+
+
 class ImageMeasurements(_Model):
     """What was measured on a page image before OCR."""
 

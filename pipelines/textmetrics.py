@@ -70,6 +70,12 @@ def word_class(raw: str) -> int:
     return 0
 
 
+def _word_counts(toks: list[str]) -> tuple[int, int]:
+    """(tokens that count for word validity, of them real words)."""
+    classes = [word_class(t) for t in toks]
+    return sum(1 for k in classes if k >= 0), sum(1 for k in classes if k > 0)
+
+
 def _garbage_chars(text: str) -> int:
     if text.isascii():
         return len(_ASCII_BAD_RE.findall(text))
@@ -98,11 +104,11 @@ class TextStats:
         toks = _TOKEN_RE.findall(text)
         if not toks:
             return cls()
-        classes = [word_class(t) for t in toks]
+        counted, real = _word_counts(toks)
         return cls(
             n_tokens=len(toks),
-            word_tokens=sum(1 for k in classes if k >= 0),
-            real_words=sum(1 for k in classes if k > 0),
+            word_tokens=counted,
+            real_words=real,
             short_tokens=sum(1 for t in toks if len(t) <= 2 and not t.isalnum()),
             chars=sum(map(len, toks)),
             garbage=_garbage_chars(text),
@@ -142,9 +148,8 @@ def word_validity(text: str) -> float:
 
     Numbers, codes and punctuation are not counted either way.
     """
-    classes = [word_class(t) for t in _TOKEN_RE.findall(text)]
-    counted = [k for k in classes if k >= 0]
-    return sum(counted) / len(counted) if counted else math.nan
+    counted, real = _word_counts(_TOKEN_RE.findall(text))
+    return real / counted if counted else math.nan
 
 
 def garbage_ratio(text: str) -> float:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 
 from pipelines.config import QualityConfig
 from pipelines.model import (
+    MANY_SPECKS,
+    STRONG_NOISE,
     Block,
     Document,
     ElementType,
@@ -30,17 +32,13 @@ from pipelines.model import (
     QualityScores,
     ReasonCode,
 )
-from pipelines.stages.quality_model import load_model
+from pipelines.stages.quality_model import QualityModel, load_model
 from pipelines.textmetrics import TextStats, word_class
 
 _SKEW_REASON_DEGREES = 2.0
 _LOW_CONTRAST = 0.35
 _LOW_DPI = 150.0
 _SMALL_TEXT_PX = 14.0
-_HEAVY_NOISE = 12.0
-"""Pixel noise (grey-level standard deviation) that strong repairs are needed for."""
-_MANY_SPECKS = 3.0
-"""Specks per glyph beyond which a page is despeckled."""
 
 
 def _weighted_mean(pairs: Iterable[tuple[float, float]]) -> float:
@@ -154,26 +152,34 @@ def features(
 # --------------------------------------------------------------------------- scoring
 
 
+def _penalty(feats: dict[str, float]) -> float:
+    """The factor garbage characters take off any estimate."""
+    garbage = feats.get("garbage", math.nan)
+    return 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
+
+
+def ocr_estimate(feats: dict[str, float], model: QualityModel | None) -> float:
+    """Estimated character accuracy of OCR text: ``model`` blended with the heuristic."""
+    heuristic = _heuristic(feats)
+    if model is None:
+        return heuristic * _penalty(feats)
+    fitted = model.predict(feats)
+    if math.isnan(heuristic):
+        return fitted * _penalty(feats)
+    return (model.blend * fitted + (1.0 - model.blend) * heuristic) * _penalty(feats)
+
+
 def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
     """Estimated character accuracy for text made by ``method``."""
-    garbage = feats.get("garbage", math.nan)
-    if math.isnan(feats.get("validity", math.nan)) and math.isnan(garbage):
+    if math.isnan(feats.get("validity", math.nan)) and math.isnan(feats.get("garbage", math.nan)):
         return math.nan  # no text to judge
-    penalty = 1.0 if math.isnan(garbage) else max(0.0, 1.0 - 4.0 * garbage)
     if method is ExtractionMethod.OCR:
-        model = load_model()
-        heuristic = _heuristic(feats)
-        if model is None:
-            return heuristic * penalty
-        fitted = model.predict(feats)
-        if math.isnan(heuristic):
-            return fitted * penalty
-        return (model.blend * fitted + (1.0 - model.blend) * heuristic) * penalty
+        return ocr_estimate(feats, load_model())
     if method is ExtractionMethod.TEXT_LAYER:
         validity = feats.get("validity", math.nan)
         base = 1.0 if math.isnan(validity) else min(1.0, 0.4 + validity * 0.65)
-        return base * penalty
-    return penalty  # native formats: the characters are the file's own
+        return base * _penalty(feats)
+    return _penalty(feats)  # native formats: the characters are the file's own
 
 
 def _heuristic(feats: dict[str, float]) -> float:
@@ -219,7 +225,7 @@ def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
         image.text_height_px < _SMALL_TEXT_PX
     ):
         reasons.append(ReasonCode.LOW_RESOLUTION)
-    if image.noise >= _HEAVY_NOISE or image.specks_per_glyph >= _MANY_SPECKS:
+    if image.noise >= STRONG_NOISE or image.specks_per_glyph >= MANY_SPECKS:
         reasons.append(ReasonCode.HEAVY_NOISE)  # NaN compares False: not measured, no reason
     if image.handwriting_regions:
         reasons.append(ReasonCode.HANDWRITING_SUSPECTED)
@@ -259,8 +265,9 @@ def score_blocks(
     """
     feats = features(blocks, image, stats)
     if method is ExtractionMethod.MIXED:
-        ocr = [b for b in blocks if b.words and any(not math.isnan(w.confidence) for w in b.words)]
-        layer = [b for b in blocks if not any(b is o for o in ocr)]
+        read = [any(not math.isnan(w.confidence) for w in b.words) for b in blocks]
+        ocr = [b for b, r in zip(blocks, read, strict=True) if r]
+        layer = [b for b, r in zip(blocks, read, strict=True) if not r]
         parts = [
             (ExtractionMethod.OCR, ocr, image),
             (ExtractionMethod.TEXT_LAYER, layer, None),

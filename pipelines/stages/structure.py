@@ -171,6 +171,11 @@ def _body_size(doc: Document, frames: list[Frame]) -> float:
     return statistics.median(sizes) if sizes else math.nan
 
 
+def _small(c: _Candidate, body: float) -> bool:
+    """``c`` is set in smaller type than the body (both measured)."""
+    return not math.isnan(c.size) and not math.isnan(body) and c.size < _SMALL * body
+
+
 def _one_page_furniture(
     doc: Document,
     c: _Candidate,
@@ -186,11 +191,8 @@ def _one_page_furniture(
     if doc.pages[c.page].blocks[c.index].type in (ElementType.TITLE, ElementType.HEADING):
         return False
 
-    def small(o: _Candidate) -> bool:
-        return not math.isnan(o.size) and not math.isnan(body) and o.size < _SMALL * body
-
-    if small(c):
-        group = _stack(c, [o for o in candidates if small(o)], line_height)
+    if _small(c, body):
+        group = _stack(c, [o for o in candidates if _small(o, body)], line_height)
         if _group_isolated(doc, c, group, frames, line_height):
             return True
     if c.zone == "top" and _letterhead_line(c, candidates, line_height):
@@ -323,7 +325,7 @@ def mark_furniture(doc: Document, cfg: StructureConfig) -> Document:
         if is_page_number(text):
             marks[(c.page, c.index)] = ElementType.PAGE_NUMBER
             continue
-        small = not math.isnan(c.size) and not math.isnan(body) and c.size < 0.92 * body
+        small = _small(c, body)
         kind = ElementType.HEADER if c.zone == "top" else ElementType.FOOTER
         if n_pages >= 2 and c.signature:
             tol = 0.05 * frames[c.page].height
