@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
 from extractors.glyphs import stroke_ratio
+from extractors.handwriting import CONFIDENT, find_handwriting
 from extractors.repair import RepairResult, to_gray
 from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
@@ -231,8 +232,6 @@ def words_to_blocks(
 
 def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) -> list[Block]:
     """Blocks whose text lies mostly in handwriting-like ink, moved to the notes layer."""
-    from extractors.handwriting import find_handwriting
-
     repair = reading.repair
     found = find_handwriting(repair.image, reading.words, repair.text_height)
     repair.measurements.handwriting_regions = len(found)
@@ -258,9 +257,8 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
 
 
 UNREADABLE_CONFIDENCE = 0.5
-"""A block read this unsurely, with no surely read real word of 3+ letters in it, is
-marks (noise, a drawing, a stamp), not print."""
-SURE_WORD_CONFIDENCE = 0.6
+"""A block read this unsurely is marks (noise, a drawing, a stamp), not print, unless
+it holds a real word of 3+ letters read with confidence ``CONFIDENT`` or more."""
 
 
 def set_aside_marks(block: Block) -> Block:
@@ -274,7 +272,7 @@ def set_aside_marks(block: Block) -> Block:
     if any(
         word_class(w.text) == 1
         and sum(c.isalpha() for c in w.text) >= 3
-        and w.confidence >= SURE_WORD_CONFIDENCE
+        and w.confidence >= CONFIDENT
         for w in block.words
     ):
         return block  # a real word of three letters or more, read surely: print
