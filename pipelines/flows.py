@@ -9,9 +9,10 @@ Prefect is imported here and in :mod:`pipelines.deploy` only. The flow
    (:mod:`pipelines.isolation`), on a thread task runner (local) or a Dask
    cluster (``dask_address``);
 3. has each result written (``docs/``, ``documents/<source>.json``) atomically
-   — by the worker that converted it, so the writes run in parallel and only the
-   document's outline and rows come back — then records it in the store as it
-   arrives, so a run killed at any point loses at most the documents in flight;
+   — locally by the worker that converted it, so the writes run in parallel and
+   only the document's outline and rows come back; on Dask by this process — then
+   records it in the store as it arrives, so a run killed at any point loses at
+   most the documents in flight;
 4. forgets removed files, rebuilds the combined outputs from the stored
    results with human corrections applied (:mod:`pipelines.combined`), and
    writes ``report.html`` plus Prefect artifacts.
@@ -233,8 +234,10 @@ def batch_flow(
         )
         if plan.todo and batch.dask_address is None:
             prewarm(min(len(plan.todo), batch.effective_workers()))
+        # Local workers store their results themselves; a Dask worker may not see OUTDIR.
+        store_in = outdir if batch.dask_address is None else None
         futures: dict[PrefectFuture[Converted], InputFile] = {
-            convert_task.submit(item.path, item.source, item.sha256, cfg, limits, outdir): item
+            convert_task.submit(item.path, item.source, item.sha256, cfg, limits, store_in): item
             for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
         }
         peak = 0.0
