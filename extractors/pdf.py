@@ -19,9 +19,10 @@ from extractors.pdf_text import (
     EXTRACTOR_NAME as EXTRACTOR_NAME,  # re-exported: callers name the extractor by it
 )
 from extractors.pdf_text import (
+    Box,
     TextLayerBlock,
     find_tables,
-    read_text_layer,
+    read_text_and_images,
     text_layer_blocks,
     with_tables,
 )
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_Box = tuple[float, float, float, float]
-
 
 @dataclass(frozen=True)
 class Triage:
@@ -48,12 +47,17 @@ class Triage:
     reason: str
 
 
-def triage(page: pymupdf.Page, layer: list[TextLayerBlock], cfg: ExtractConfig) -> Triage:
+def triage(
+    page: pymupdf.Page,
+    layer: list[TextLayerBlock],
+    cfg: ExtractConfig,
+    images: list[Box] | None = None,
+) -> Triage:
     """Decide whether a page's text layer can be used or the page must be OCRed.
 
     See :mod:`extractors.pdf_triage` for the rules.
     """
-    use_ocr, reason = decide(page, layer, cfg)
+    use_ocr, reason = decide(page, layer, cfg, images)
     return Triage(use_ocr, reason)
 
 
@@ -116,8 +120,8 @@ class PdfExtractor:
             page = doc.load_page(index)
             rect = page.rect
             page_out.width, page_out.height = float(rect.width), float(rect.height)
-            layer = read_text_layer(page)
-            decision = triage(page, layer, cfg)
+            layer, images = read_text_and_images(page)
+            decision = triage(page, layer, cfg, images)
             page_out.method_reason = decision.reason
             if decision.use_ocr:
                 pixels, dpi = self._render(page, page_out, cfg)
@@ -128,7 +132,9 @@ class PdfExtractor:
                 tables = find_tables(page)
                 page_out.blocks = text_layer_blocks(source, number, with_tables(layer, tables))
                 page_out.method = ExtractionMethod.TEXT_LAYER
-                pictures = picture_regions(page, layer) if cfg.ocr is not OcrMode.NEVER else []
+                pictures = (
+                    picture_regions(page, layer, images) if cfg.ocr is not OcrMode.NEVER else []
+                )
                 if pictures:
                     page_out.method_reason += f"; OCR of {len(pictures)} picture(s) without text"
                     clips = [(box, *self._render(page, page_out, cfg, box)) for box in pictures]
@@ -142,7 +148,7 @@ class PdfExtractor:
         return pending[0] if pending and page_out.error is None else page_out
 
     def _render(
-        self, page: pymupdf.Page, out: Page, cfg: ExtractConfig, clip: _Box | None = None
+        self, page: pymupdf.Page, out: Page, cfg: ExtractConfig, clip: Box | None = None
     ) -> tuple[np.ndarray, int]:
         """The page (or the ``clip`` box of it) as a greyscale image for OCR, and its dpi."""
         import numpy as np
@@ -173,7 +179,7 @@ class PdfExtractor:
 
     def _ocr_pictures(
         self,
-        clips: list[tuple[_Box, np.ndarray, int]],
+        clips: list[tuple[Box, np.ndarray, int]],
         out: Page,
         source: Source,
         cfg: ExtractConfig,

@@ -83,9 +83,26 @@ def _line(line: dict[str, Any]) -> TextLayerLine | None:
     )
 
 
+Box = tuple[float, float, float, float]
+
+
 def read_text_layer(page: pymupdf.Page) -> list[TextLayerBlock]:
     """Text blocks of a page's text layer, with their lines and dominant font."""
-    data: dict[str, Any] = page.get_text("dict", sort=True)
+    return _layer(page.get_text("dict", sort=True))
+
+
+def read_text_and_images(page: pymupdf.Page) -> tuple[list[TextLayerBlock], list[Box]]:
+    """The text layer (as :func:`read_text_layer`) and the boxes of the page's images
+    (as ``page.get_image_info()``), from one text extraction of the page."""
+    import pymupdf
+
+    tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT)
+    layer = _layer(tp.extractDICT(cb=page.cropbox, sort=True))
+    boxes = [tuple(float(v) for v in info["bbox"]) for info in tp.extractIMGINFO()]
+    return layer, boxes  # type: ignore[return-value]
+
+
+def _layer(data: dict[str, Any]) -> list[TextLayerBlock]:
     out: list[TextLayerBlock] = []
     for blk in data.get("blocks", []):
         if blk.get("type") != 0:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from extractors.pdf_text import TextLayerBlock
+from extractors.pdf_text import Box, TextLayerBlock
 from pipelines.config import ExtractConfig, OcrMode
 from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
 
@@ -36,29 +36,36 @@ INVISIBLE_MIN_VALIDITY = 0.8
 """An invisible (OCR) text layer with a smaller share of real words is OCRed again."""
 
 
-def image_coverage(page: pymupdf.Page) -> float:
-    """Share of the page area covered by its largest image."""
+def _image_boxes(page: pymupdf.Page, images: Sequence[Box] | None) -> Sequence[Box]:
+    """``images`` (from :func:`extractors.pdf_text.read_text_and_images`), else read them."""
+    if images is not None:
+        return images
+    return [tuple(info["bbox"]) for info in page.get_image_info()]
+
+
+def image_coverage(page: pymupdf.Page, images: Sequence[Box] | None = None) -> float:
+    """Share of the page area covered by its largest image (``images``: their boxes)."""
     import pymupdf
 
     area = abs(page.rect) or 1.0
     best = 0.0
-    for info in page.get_image_info():
-        box = pymupdf.Rect(info["bbox"]) & page.rect
+    for bbox in _image_boxes(page, images):
+        box = pymupdf.Rect(bbox) & page.rect
         best = max(best, abs(box) / area)
     return best
 
 
 def picture_regions(
-    page: pymupdf.Page, layer: Sequence[TextLayerBlock]
-) -> list[tuple[float, float, float, float]]:
+    page: pymupdf.Page, layer: Sequence[TextLayerBlock], images: Sequence[Box] | None = None
+) -> list[Box]:
     """Boxes (points) of images large enough to hold text that no text-layer text covers:
     a scanned figure, a pasted scan of a table, a photographed form on a digital page."""
     import pymupdf
 
     area = abs(page.rect) or 1.0
-    out: list[tuple[float, float, float, float]] = []
-    for info in page.get_image_info():
-        box = pymupdf.Rect(info["bbox"]) & page.rect
+    out: list[Box] = []
+    for bbox in _image_boxes(page, images):
+        box = pymupdf.Rect(bbox) & page.rect
         if box.is_empty or abs(box) / area < PICTURE_MIN_SHARE or abs(box) / area >= SCAN_COVERAGE:
             continue
         covered = sum(
@@ -82,9 +89,13 @@ def invisible_share(layer: Sequence[TextLayerBlock]) -> float:
 
 
 def decide(
-    page: pymupdf.Page, layer: Sequence[TextLayerBlock], cfg: ExtractConfig
+    page: pymupdf.Page,
+    layer: Sequence[TextLayerBlock],
+    cfg: ExtractConfig,
+    images: Sequence[Box] | None = None,
 ) -> tuple[bool, str]:
-    """(OCR the page?, why) for a page whose text layer is ``layer``."""
+    """(OCR the page?, why) for a page whose text layer is ``layer`` (``images``: the
+    boxes of its images, when already read)."""
     if cfg.ocr is OcrMode.FORCE:
         return True, "OCR forced (--ocr force)"
     if cfg.ocr is OcrMode.NEVER:
@@ -113,7 +124,7 @@ def decide(
         if measured and validity < INVISIBLE_MIN_VALIDITY:
             return True, f"invisible OCR text layer of poor quality ({validity:.0%} real words)"
         return False, f"invisible OCR text layer with {n_chars} characters of real text"
-    coverage = image_coverage(page) if has_images else 0.0
+    coverage = image_coverage(page, images) if has_images else 0.0
     if coverage >= SCAN_COVERAGE and n_chars < SCAN_MAX_TEXT_CHARS:
         return True, f"page is a scan ({coverage:.0%} image) with only {n_chars} characters of text"
     return False, f"text layer has {n_chars} characters of real text"

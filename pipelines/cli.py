@@ -286,7 +286,7 @@ def _summary_table(
 
 def _stats(results: list[DocResult]) -> list[_DocStat]:
     return [
-        _DocStat(r.document.status, len(r.document.pages), len(r.document.chunks), q)
+        _DocStat(r.document.status, len(r.document.pages), r.chunk_count, q)
         for r in results
         for q in [r.document.quality.score]
     ]

@@ -41,20 +41,23 @@ def stored_results(
     outdir: Path,
     store: StateStore,
     sources: list[str],
-    fresh: Mapping[str, Document] | None = None,
+    fresh: Mapping[str, DocResult] | None = None,
 ) -> Iterator[DocResult]:
-    """Every current document, in source order (uncorrected): from ``fresh`` — documents
-    this run has just converted and stored, still in memory — or else from its stored
-    result (parsing a stored result costs more than converting a born-digital page)."""
+    """Every current document, in source order (uncorrected): from ``fresh`` — results
+    this run has just stored, still in memory — or else from its stored result
+    (parsing a stored result costs more than converting a born-digital page)."""
     for source in sources:
-        doc = fresh.get(source) if fresh is not None else None
-        if doc is None:
-            inline = store.inline_json(source)
-            doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+        kept = fresh.get(source) if fresh is not None else None
+        if kept is not None:
+            yield DocResult(source, kept.document, store.seconds(source), kept.rows)
+            continue
+        inline = store.inline_json(source)
+        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
         yield DocResult(source, doc, store.seconds(source))
 
 
 def corrected(
+    outdir: Path,
     results: Iterable[DocResult],
     index: CorrectionIndex,
     chunk_cfg: ChunkConfig,
@@ -63,6 +66,11 @@ def corrected(
     """``results`` with their corrections applied; stale corrections are logged."""
     for r in results:
         found, stale = index.lookup(r.document)
+        if found is None:
+            yield r
+            continue
+        if r.rows is not None:  # an outline: corrections apply to the whole document
+            r = DocResult(r.source, load_result(outdir, r.source), r.seconds)
         doc = apply_corrections(
             r.document, found, stale=stale, chunk_cfg=chunk_cfg, quality_cfg=quality_cfg
         )
@@ -86,14 +94,16 @@ def rebuild(
     quality_cfg: QualityConfig,
     min_quality: float | None,
     observe: Callable[[DocResult], None] | None = None,
-    fresh: Mapping[str, Document] | None = None,
+    fresh: Mapping[str, DocResult] | None = None,
 ) -> None:
     """Write the combined outputs (call with the state lock held) and remember how."""
     index = CorrectionIndex.load(outdir)
     key = combined_key(outdir, min_quality)
     write_combined_sorted(
         outdir,
-        corrected(stored_results(outdir, store, sources, fresh), index, chunk_cfg, quality_cfg),
+        corrected(
+            outdir, stored_results(outdir, store, sources, fresh), index, chunk_cfg, quality_cfg
+        ),
         observe,
         min_quality=min_quality,
     )

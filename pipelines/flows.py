@@ -8,9 +8,11 @@ Prefect is imported here and in :mod:`pipelines.deploy` only. The flow
    an isolated worker process with a timeout and a memory cap
    (:mod:`pipelines.isolation`), on a thread task runner (local) or a Dask
    cluster (``dask_address``);
-3. writes each result (``docs/``, ``documents/<source>.json``) atomically as it
-   arrives, then records it in the store — so a run killed at any point loses
-   at most the documents in flight;
+3. has each result written (``docs/``, ``documents/<source>.json``) atomically
+   — locally by the worker that converted it, so the writes run in parallel and
+   only the document's outline and rows come back; on Dask by this process — then
+   records it in the store as it arrives, so a run killed at any point loses at
+   most the documents in flight;
 4. forgets removed files, rebuilds the combined outputs from the stored
    results with human corrections applied (:mod:`pipelines.combined`), and
    writes ``report.html`` plus Prefect artifacts.
@@ -116,28 +118,37 @@ class Converted:
 
 @task(name="convert-document", cache_policy=NO_CACHE, task_run_name="convert {source}")
 def convert_task(
-    path: Path, source: str, sha256: str, cfg: PipelineConfig, limits: Limits
+    path: Path,
+    source: str,
+    sha256: str,
+    cfg: PipelineConfig,
+    limits: Limits,
+    outdir: Path | None = None,
 ) -> Converted:
-    """Convert one file in an isolated worker; never raises."""
-    outcome = convert_isolated(path, source, cfg, limits, sha256=sha256)
-    return Converted(DocResult(source, outcome.document, outcome.seconds), outcome.peak_rss_mb)
+    """Convert one file in an isolated worker (which stores it in ``outdir``); never raises."""
+    outcome = convert_isolated(path, source, cfg, limits, sha256=sha256, outdir=outdir)
+    result = DocResult(source, outcome.document, outcome.seconds, outcome.rows)
+    return Converted(result, outcome.peak_rss_mb)
 
 
-class _FreshDocuments:
+class _FreshResults:
     """This run's stored results, kept in memory up to a budget for the combined rebuild."""
 
-    BUDGET_CHARS = 200_000_000  # text of the kept documents; beyond it they are re-read
+    BUDGET_CHARS = 200_000_000  # text of the kept results; beyond it they are re-read
 
     def __init__(self) -> None:
-        self.documents: dict[str, Document] = {}
+        self.results: dict[str, DocResult] = {}
         self.chars = 0
 
     def keep(self, result: DocResult) -> None:
-        size = sum(
-            len(b.text) + 40 * (len(b.words) + len(b.lines)) for b in result.document.blocks()
-        )
+        if result.rows is not None:
+            rows = [*result.rows.chunks, *result.rows.pages]
+            size = sum(len(r["text"]) + 200 for r in rows)
+        else:
+            blocks = result.document.blocks()
+            size = sum(len(b.text) + 40 * (len(b.words) + len(b.lines)) for b in blocks)
         if self.chars + size <= self.BUDGET_CHARS:
-            self.documents[result.source] = result.document
+            self.results[result.source] = result
             self.chars += size
 
 
@@ -162,21 +173,24 @@ def _crashed(item: InputFile, exc: BaseException) -> DocResult:
 def _store_result(
     outdir: Path, store: StateStore, result: DocResult, input_sha256: str
 ) -> DocResult:
-    """Write a fresh result's files, then record it (in that order: see module doc)."""
-    try:
-        write_document_files(outdir, result)
-        store.record(result.document, result.seconds, input_sha256=input_sha256)
-        return result
-    except (OutputError, OSError) as exc:  # an unwritable name must not lose the document
-        logger.warning("cannot write outputs for %s: %s", result.source, exc)
-        err = exc if isinstance(exc, DoorstepError) else OutputError(str(exc))
-        doc = result.document
-        failed = doc.model_copy(
-            update={"status": Status.FAILED, "errors": [*doc.errors, to_record(err)]}
-        )
-        kept = DocResult(result.source, failed, result.seconds)
-        store.record(failed, result.seconds, input_sha256=input_sha256, inline=True)
-        return kept
+    """Write a fresh result's files (unless its worker did), then record it (in that
+    order: see module doc)."""
+    if result.rows is None:
+        try:
+            write_document_files(outdir, result)
+        except (OutputError, OSError) as exc:  # an unwritable name must not lose the document
+            logger.warning("cannot write outputs for %s: %s", result.source, exc)
+            err = exc if isinstance(exc, DoorstepError) else OutputError(str(exc))
+            doc = result.document
+            failed = doc.model_copy(
+                update={"status": Status.FAILED, "errors": [*doc.errors, to_record(err)]}
+            )
+            store.record(failed, result.seconds, input_sha256=input_sha256, inline=True)
+            return DocResult(result.source, failed, result.seconds)
+    store.record(
+        result.document, result.seconds, input_sha256=input_sha256, chunks=result.chunk_count
+    )
+    return result
 
 
 def _artifacts(data: ReportData, info: RunInfo) -> None:
@@ -220,12 +234,14 @@ def batch_flow(
         )
         if plan.todo and batch.dask_address is None:
             prewarm(min(len(plan.todo), batch.effective_workers()))
+        # Local workers store their results themselves; a Dask worker may not see OUTDIR.
+        store_in = outdir if batch.dask_address is None else None
         futures: dict[PrefectFuture[Converted], InputFile] = {
-            convert_task.submit(item.path, item.source, item.sha256, cfg, limits): item
+            convert_task.submit(item.path, item.source, item.sha256, cfg, limits, store_in): item
             for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
         }
         peak = 0.0
-        fresh = _FreshDocuments()
+        fresh = _FreshResults()
         for fut in as_completed(list(futures)):
             item = futures[fut]
             try:
@@ -252,8 +268,8 @@ def batch_flow(
         routing = combined_key(outdir, batch.min_quality)
         if store.combined_current(plan.sources, routing) and not plan.has_work:
             index = CorrectionIndex.load(outdir)
-            stored = stored_results(outdir, store, plan.sources, fresh.documents)
-            for r in corrected(stored, index, cfg.chunk, cfg.quality):
+            stored = stored_results(outdir, store, plan.sources, fresh.results)
+            for r in corrected(outdir, stored, index, cfg.chunk, cfg.quality):
                 observe(r)
         else:
             rebuild(
@@ -264,7 +280,7 @@ def batch_flow(
                 quality_cfg=cfg.quality,
                 min_quality=batch.min_quality,
                 observe=observe,
-                fresh=fresh.documents,
+                fresh=fresh.results,
             )
         if progress is not None:
             converted = {i.source for i in plan.todo}

@@ -12,6 +12,13 @@ stdin/stdout with length-prefixed pickles. The parent enforces the limits:
 - a crash (the pipe closes) is :class:`WorkerCrashed`, which is transient and
   retried a bounded number of times, as are OS errors (:class:`TransientIOError`).
 
+Given an output folder, a worker also stores its result there (the per-document
+files, atomically: :func:`pipelines.outputs.store_document`) and sends back only
+the document's outline and its rows of the combined outputs: the parent, which
+handles every worker's results, then neither unpickles the blocks nor writes
+and fsyncs the files. The parent records the result in the state store only
+after that, so a run killed at any point still leaves a store a rerun can trust.
+
 A killed or failed worker is never reused; a fresh one is started on demand.
 Workers are pooled per process, so the same code works in the flow process
 (thread task runner) and inside Dask worker processes. Children exit when
@@ -48,6 +55,7 @@ from pipelines.errors import (
     to_record,
 )
 from pipelines.model import Document, Status, stable_id
+from pipelines.outputs import DocResult, DocRows
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +79,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one conversion produced: the document, its conversion time, the worker's peak RSS."""
+    """What one conversion produced: the document, its conversion time, the worker's peak
+    RSS; with ``rows``, the worker stored the result and ``document`` is its outline."""
 
     document: Document
     seconds: float
     peak_rss_mb: float
+    rows: DocRows | None = None
 
 
 # --------------------------------------------------------------------------- framing
@@ -105,7 +115,40 @@ def _recv(stream: IO[bytes]) -> Any:
 # --------------------------------------------------------------------------- parent side
 
 
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def _proc_tree_rss(pid: int) -> int | None:
+    """RSS bytes of ``pid`` and its descendants from ``/proc`` (children lists of every
+    thread), or None where the kernel has no ``children`` files. Much cheaper than
+    psutil's ``children()``, which reads every process of the machine."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * _PAGE_BYTES
+            tasks = os.listdir(f"/proc/{p}/task")
+        except (OSError, IndexError, ValueError):
+            continue  # it has just exited
+        for tid in tasks:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+            except FileNotFoundError:
+                if not os.path.exists(f"/proc/{p}/task/{tid}"):
+                    continue  # the thread has just exited
+                return None
+            except OSError:
+                continue
+    return total
+
+
 def _tree_rss_mb(pid: int) -> float:
+    found = _proc_tree_rss(pid)
+    if found is not None:
+        return found / 2**20
     import psutil
 
     try:
@@ -170,11 +213,20 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def convert(self, path: Path, source: str, cfg: PipelineConfig, limits: Limits) -> Outcome:
-        """Convert one document under ``limits``; raises a :class:`WorkerError` on a breach."""
+    def convert(
+        self,
+        path: Path,
+        source: str,
+        cfg: PipelineConfig,
+        limits: Limits,
+        outdir: Path | None = None,
+    ) -> Outcome:
+        """Convert one document under ``limits`` (storing it in ``outdir`` when given);
+        raises a :class:`WorkerError` on a breach."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        request = (str(path), source, cfg, None if outdir is None else str(outdir))
         try:
-            _send(self.proc.stdin, (str(path), source, cfg))
+            _send(self.proc.stdin, request)
         except (BrokenPipeError, OSError) as exc:
             raise WorkerCrashed(f"worker exited before taking {source!r}: {exc}") from exc
         deadline = time.monotonic() + limits.timeout_s
@@ -209,6 +261,8 @@ class Worker:
             raise ResourceLimitExceeded(f"worker ran out of memory: {value}")
         if kind == "error":
             raise WorkerCrashed(f"worker failed: {value}")
+        if isinstance(value, DocResult):
+            return Outcome(value.document, seconds, peak, value.rows)
         return Outcome(document=value, seconds=seconds, peak_rss_mb=peak)
 
 
@@ -283,9 +337,17 @@ def _failed(source: str, sha256: str, exc: BaseException) -> Document:
 
 
 def convert_isolated(
-    path: Path, source: str, cfg: PipelineConfig, limits: Limits, sha256: str = ""
+    path: Path,
+    source: str,
+    cfg: PipelineConfig,
+    limits: Limits,
+    sha256: str = "",
+    outdir: Path | None = None,
 ) -> Outcome:
     """Convert one file in a pooled worker; never raises.
+
+    With ``outdir``, the worker stores the result there and the outcome holds its
+    outline and rows (unless the worker could not write it: then the whole document).
 
     Transient failures are retried up to ``limits.retries`` times; the final
     failure, and every limit breach, becomes a failed document with a typed record.
@@ -297,7 +359,7 @@ def convert_isolated(
         worker: Worker | None = None
         try:
             worker = pool.acquire()
-            outcome = worker.convert(path, source, cfg, limits)
+            outcome = worker.convert(path, source, cfg, limits, outdir)
             pool.release(worker, limits)
             return outcome
         except DoorstepError as exc:
@@ -328,23 +390,36 @@ def _peak_rss_mb() -> float:
     return float(max(own, kids))
 
 
+def _store(outdir: Path, source: str, doc: Document, seconds: float, parent: int) -> Any:
+    """The stored result's outline and rows, or ``doc`` when it cannot be stored here
+    (the parent then writes it, or records why it cannot)."""
+    from pipelines.errors import OutputError
+    from pipelines.outputs import store_document
+
+    if os.getppid() != parent:  # the run was killed: its OUTDIR is no longer ours
+        raise SystemExit(0)
+    try:
+        return store_document(outdir, DocResult(source, doc, seconds))
+    except (OutputError, OSError) as exc:
+        logger.debug("cannot store %s in the worker: %s", source, exc)
+        return doc
+
+
 def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
     from pipelines.convert import convert
 
+    parent = os.getppid()
     while True:
         try:
-            path, source, cfg = _recv(inp)
+            path, source, cfg, outdir = _recv(inp)
         except EOFError:
             return
         start = time.perf_counter()
         try:
             doc = convert(Path(path), cfg, source_name=source)
-            reply: tuple[str, Any, float, float] = (
-                "ok",
-                doc,
-                time.perf_counter() - start,
-                _peak_rss_mb(),
-            )
+            seconds = time.perf_counter() - start
+            value = doc if outdir is None else _store(Path(outdir), source, doc, seconds, parent)
+            reply: tuple[str, Any, float, float] = ("ok", value, seconds, _peak_rss_mb())
         except MemoryError as exc:
             _send(out, ("memory", str(exc) or "MemoryError", 0.0, _peak_rss_mb()))
             return  # a process that ran out of memory is not trusted again

@@ -54,12 +54,38 @@ MANIFEST_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class DocRows:
+    """One document's rows of the combined outputs (``chunks.*``, ``pages.parquet``)."""
+
+    chunks: list[dict[str, Any]]
+    pages: list[dict[str, Any]]
+
+
+def doc_rows(doc: Document) -> DocRows:
+    return DocRows([chunk_row(doc, c) for c in doc.chunks], [page_row(doc, p) for p in doc.pages])
+
+
+@dataclass(frozen=True)
 class DocResult:
-    """One converted input of a batch."""
+    """One converted input of a batch.
+
+    ``rows`` is set for a result a worker process stored itself
+    (:func:`store_document`): ``document`` is then its :func:`outline` — the
+    parent never has to unpickle the blocks and chunks — and the rows are what
+    the combined outputs need of it. The whole document is in its stored result.
+    """
 
     source: str
     document: Document
     seconds: float
+    rows: DocRows | None = None
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.rows.chunks) if self.rows is not None else len(self.document.chunks)
+
+    def combined_rows(self) -> DocRows:
+        return self.rows if self.rows is not None else doc_rows(self.document)
 
 
 def _num(value: float) -> float | None:
@@ -136,7 +162,7 @@ def manifest_row(result: DocResult) -> dict[str, Any]:
         "status": str(doc.status),
         "kind": doc.kind,
         "pages": len(doc.pages),
-        "chunks": len(doc.chunks),
+        "chunks": result.chunk_count,
         "quality": "" if math.isnan(doc.quality.score) else f"{doc.quality.score:.4f}",
         "seconds": f"{result.seconds:.3f}",
         "error_type": first.code if first else "",
@@ -276,6 +302,21 @@ def write_document_files(outdir: Path, result: DocResult) -> None:
     write_atomic(safe_join(outdir / "documents", result.source, ".json"), to_json(doc))
 
 
+def outline(doc: Document) -> Document:
+    """``doc`` without its blocks and chunks: what a batch reports of it (status, errors,
+    quality, and every page's number, method, quality and error)."""
+    pages = [p.model_copy(update={"blocks": []}) for p in doc.pages]
+    return doc.model_copy(update={"pages": pages, "chunks": []})
+
+
+def store_document(outdir: Path, result: DocResult) -> DocResult:
+    """Write a result's per-document files (as :func:`write_document_files`) and return
+    it light: its outline with the rows of the combined outputs."""
+    write_document_files(outdir, result)
+    doc = result.document
+    return DocResult(result.source, outline(doc), result.seconds, doc_rows(doc))
+
+
 def result_path(outdir: Path, source: str) -> Path:
     """Where the stored per-document result of ``source`` lives."""
     return safe_join(outdir / "documents", source, ".json")
@@ -345,10 +386,10 @@ def write_combined_sorted(
     page_rows: list[dict[str, Any]] = []
     manifest: list[dict[str, Any]] = []
     for r in ordered:
-        for c in r.document.chunks:
-            row = chunk_row(r.document, c)
+        rows = r.combined_rows()
+        for row in rows.chunks:
             (review_rows if needs_review(row, min_quality) else chunk_rows).append(row)
-        page_rows.extend(page_row(r.document, p) for p in r.document.pages)
+        page_rows.extend(rows.pages)
         manifest.append(manifest_row(r))
         if observe is not None:
             observe(r)

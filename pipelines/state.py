@@ -162,12 +162,19 @@ class StateStore:
         return {r[0]: (r[1], r[2], r[3], bool(r[4])) for r in rows}
 
     def record(
-        self, doc: Document, seconds: float, *, input_sha256: str = "", inline: bool = False
+        self,
+        doc: Document,
+        seconds: float,
+        *,
+        input_sha256: str = "",
+        inline: bool = False,
+        chunks: int | None = None,
     ) -> None:
         """Remember a converted document (its result file must already be written).
 
         It is keyed by the hash of the bytes it was converted from: the document's own
-        when it has one, else ``input_sha256`` (from planning; e.g. for empty files)."""
+        when it has one, else ``input_sha256`` (from planning; e.g. for empty files).
+        ``chunks`` is its chunk count when ``doc`` is an outline (see ``DocResult``)."""
         failed = doc.status in (Status.FAILED, Status.SKIPPED)
         code = doc.errors[0].code if doc.errors and failed else ""
         final = code not in RETRY_NEXT_RUN
@@ -183,7 +190,7 @@ class StateStore:
                 int(final),
                 seconds,
                 len(doc.pages),
-                len(doc.chunks),
+                len(doc.chunks) if chunks is None else chunks,
                 quality,
                 code,
                 doc.model_dump_json() if inline else None,

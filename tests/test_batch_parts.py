@@ -85,6 +85,61 @@ def test_isolated_worker_limits_are_typed_failures(scan: Path, tesseract: str) -
         shutdown_workers()
 
 
+def test_a_worker_stores_its_result_as_the_parent_would(tmp_path: Path) -> None:
+    from pipelines.convert import convert
+    from pipelines.outputs import doc_rows, write_document_files
+
+    pdf = tmp_path / "in" / "r.pdf"
+    pdf.parent.mkdir()
+    text_pdf(str(pdf), pages=3)
+    cfg = PipelineConfig()
+    doc = convert(pdf, cfg, source_name="r.pdf")
+    write_document_files(tmp_path / "parent", DocResult("r.pdf", doc, 0.0))
+    try:
+        stored = convert_isolated(pdf, "r.pdf", cfg, Limits(), outdir=tmp_path / "worker")
+        unwritable = convert_isolated(pdf, "../r.pdf", cfg, Limits(), outdir=tmp_path / "worker")
+    finally:
+        shutdown_workers()
+
+    def files(root: Path) -> list[Path]:
+        return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+    written = files(tmp_path / "worker")
+    assert written == files(tmp_path / "parent") and len(written) == 3
+    for rel in written:
+        assert (tmp_path / "worker" / rel).read_bytes() == (tmp_path / "parent" / rel).read_bytes()
+    assert stored.rows == doc_rows(doc) and len(stored.rows.chunks) == len(doc.chunks) > 0
+    outline = stored.document
+    assert outline.chunks == [] and all(p.blocks == [] for p in outline.pages)
+    whole = [p.model_copy(update={"blocks": []}) for p in doc.pages]
+    expected = doc.model_copy(update={"pages": whole, "chunks": []})
+    assert outline.model_dump_json() == expected.model_dump_json()
+    # a name the worker refuses to write: the whole document comes back for the parent
+    assert unwritable.rows is None and len(unwritable.document.chunks) == len(doc.chunks)
+
+
+def test_tree_rss_counts_the_children(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from pipelines.isolation import _tree_rss_mb
+
+    alone = _tree_rss_mb(os.getpid())
+    code = (
+        "import sys; b = bytearray(200 * 2**20); sys.stdout.write('x'); sys.stdout.flush(); input()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None and child.stdout.read(1) == b"x"
+        assert _tree_rss_mb(os.getpid()) > alone + 190
+        assert 190 < _tree_rss_mb(child.pid) < 400
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_report_is_self_contained(tmp_path: Path, scan: Path) -> None:
     from pipelines.convert import convert
 

@@ -313,6 +313,22 @@ def _triage(path: Path) -> tuple[Page, int]:
     return pages[0], engine.calls
 
 
+def test_one_text_extraction_gives_the_text_layer_and_the_images(tmp_path: Path) -> None:
+    from extractors.pdf_text import read_text_and_images, read_text_layer
+
+    def build(page: pymupdf.Page) -> None:
+        for i, line in enumerate(LINES):
+            page.insert_text((72, 100 + 20 * i), line)
+        page.insert_image(pymupdf.Rect(72, 400, 300, 600), pixmap=_scan_pixmap())
+        page.insert_image(pymupdf.Rect(320, 400, 540, 500), pixmap=_scan_pixmap())
+
+    with pymupdf.open(_pdf(tmp_path, build)) as doc:
+        layer, boxes = read_text_and_images(doc[0])
+        assert layer == read_text_layer(doc[0]) and len(layer) >= 1
+        assert boxes == [tuple(info["bbox"]) for info in doc[0].get_image_info()]
+        assert len(boxes) == 2
+
+
 def test_real_text_layer_is_used(tmp_path: Path) -> None:
     def build(page: pymupdf.Page) -> None:
         for i, line in enumerate(LINES):

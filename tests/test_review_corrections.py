@@ -26,7 +26,7 @@ from pipelines.corrections import (
 )
 from pipelines.errors import InvalidCorrection
 from pipelines.model import Block, CorrectionState, Document, Grade, Layer, ReasonCode, ReviewStatus
-from pipelines.outputs import DocResult, load_result, write_combined
+from pipelines.outputs import DocResult, doc_rows, load_result, write_combined
 from pipelines.stages.review import apply_corrections
 from tests.review_support import chunk_rows, make_outdir, request, serving
 
@@ -376,3 +376,36 @@ def test_api_chunk_verdicts_route_and_clear(outdir: Path, tmp_path: Path) -> Non
         assert status == 200
     assert not (out / "review.jsonl").exists()
     assert target in {r["chunk_id"] for r in chunk_rows(out)}
+
+
+def test_corrections_apply_to_a_result_its_worker_stored(tmp_path: Path, outdir: Path) -> None:
+    """A fresh result held as an outline with rows: its corrections come from the whole
+    stored document, so the combined outputs are those of a rebuild from disk."""
+    from pipelines.combined import rebuild
+    from pipelines.config import PipelineConfig
+    from pipelines.outputs import outline
+    from pipelines.state import open_state
+
+    out = _fresh(tmp_path, outdir)
+    doc = _doc(out)
+    CorrectionStore(out).save_page(doc, 1, parse_edit(PageEdit, b'{"status": "approved"}'))
+    cfg = PipelineConfig()
+    sources = ["memo.docx", "notice.html"]
+    built = {}
+    for label, fresh in (
+        ("disk", None),
+        ("outline", {doc.source: DocResult(doc.source, outline(doc), 0.0, doc_rows(doc))}),
+    ):
+        with open_state(out) as store:
+            rebuild(
+                out,
+                store,
+                sources,
+                chunk_cfg=cfg.chunk,
+                quality_cfg=cfg.quality,
+                min_quality=None,
+                fresh=fresh,
+            )
+        built[label] = (out / "chunks.jsonl").read_bytes(), (out / "manifest.csv").read_bytes()
+    assert built["outline"] == built["disk"]
+    assert b'"review": "approved"' in built["disk"][0]

@@ -141,13 +141,18 @@ def _classify(
         return ElementType.CAPTION, None
     if BULLET_RE.match(text) or (_ENUM_RE.match(text) and not _short(block)):
         return ElementType.LIST_ITEM, None
-    short = _short(block)
+    if not _short(block):
+        return ElementType.PARAGRAPH, None
+    title = first_page and top < 0.5 and ratio >= cfg.title_size
+    heading_like = _heading_like(text)
+    if not (title or heading_like):  # cheap checks first: most blocks end here
+        return ElementType.PARAGRAPH, None
     numbered = _NUMBERED_RE.match(text)
     if (_numeric(text) and not numbered) or _misread(block):
         return ElementType.PARAGRAPH, None
-    if first_page and top < 0.5 and short and ratio >= cfg.title_size:
+    if title:
         return ElementType.TITLE, None
-    if not short or not _heading_like(text):
+    if not heading_like:
         return ElementType.PARAGRAPH, None
     if ratio >= cfg.heading_size or block.bold or (numbered and len(text) < 80):
         level = numbered.group(1).count(".") + 1 if numbered else None
@@ -210,6 +215,7 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
             kind, level, size = decided[b.id]
             if kind is ElementType.HEADING and level is None:
                 level = next((i + 1 for i, low in enumerate(tiers) if size >= low), 1)
-            blocks.append(b.model_copy(update={"type": kind, "level": level}))
+            same = b.type is kind and b.level == level
+            blocks.append(b if same else b.model_copy(update={"type": kind, "level": level}))
         pages.append(page.model_copy(update={"blocks": blocks}))
     return doc.model_copy(update={"pages": pages})
