@@ -214,7 +214,8 @@ def normalize_background(gray: np.ndarray, text_height: float = math.nan) -> np.
         return cv2.divide(gray[y0:y1].astype(np.float32), paper, scale=255.0)
 
     # Stripes of a multiple of 3 rows: every third row of each is every third of the page.
-    sample = np.concatenate([flat(y0, y1)[::3, ::3] for y0, y1 in row_stripes(h, w, 3)])
+    # (Copies: a view would keep each stripe alive.)
+    sample = np.concatenate([flat(y0, y1)[::3, ::3].copy() for y0, y1 in row_stripes(h, w, 3)])
     lo = float(np.percentile(sample, 0.5))
     del sample
     if lo >= 250.0:  # nothing but paper
