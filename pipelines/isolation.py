@@ -83,7 +83,8 @@ class Outcome:
 
 def _send(stream: IO[bytes], obj: object) -> None:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.write(_HEADER.pack(len(payload)))
+    stream.write(payload)  # not header + payload: a second copy of a whole document
     stream.flush()
 
 
