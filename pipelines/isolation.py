@@ -107,16 +107,26 @@ def _recv(stream: IO[bytes]) -> Any:
 
 
 def _tree_rss_mb(pid: int) -> float:
+    """RSS of the worker and its children, each page counted once.
+
+    A child that has not exec'd yet (tesseract being started: ``vfork`` shares the
+    worker's memory, ``fork`` shares it copy-on-write) shows the worker's own RSS
+    and the worker's command line; it is not counted, or a sample taken in that
+    instant would count the worker twice.
+    """
     import psutil
 
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
+        own_cmdline = proc.cmdline()
     except psutil.Error:
         return 0.0
     total = 0
     for p in procs:
         with contextlib.suppress(psutil.Error):
+            if p is not proc and p.cmdline() == own_cmdline:
+                continue
             total += p.memory_info().rss
     return total / 2**20
 

@@ -9,6 +9,8 @@ pixels of the whole-page formula they replace.
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import subprocess
 import sys
 import tracemalloc
@@ -110,3 +112,42 @@ def test_pytesseract_is_imported_without_pandas() -> None:
         "import pandas\n"  # and stays importable for whoever needs it
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+_FORKING_PARENT = """
+import os, sys, time
+block = bytearray(80 * 2**20)  # 80 MB of the parent's own, touched
+for i in range(0, len(block), 4096):
+    block[i] = 1
+if os.fork() == 0:  # a child that never execs: it shares the parent's pages
+    time.sleep(60)
+    os._exit(0)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_child_not_yet_execd_is_not_counted_twice() -> None:
+    """Tesseract's start (fork/vfork, then exec) must not double the worker's measured RSS."""
+    import psutil
+
+    from pipelines.isolation import _tree_rss_mb
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _FORKING_PARENT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+        proc = psutil.Process(parent.pid)
+        (child,) = proc.children()
+        own = proc.memory_info().rss / 2**20
+        assert child.memory_info().rss / 2**20 > 60  # the shared pages show in the child too
+        assert own > 80
+        assert _tree_rss_mb(parent.pid) < own + 20
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
