@@ -66,9 +66,12 @@ def remove_rules(mask: np.ndarray, length: int) -> np.ndarray:
 
     u8 = mask.astype(np.uint8)
     length = max(3, length)
-    across = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    down = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    rules = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
+    rules = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    cv2.bitwise_or(
+        rules, cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)), rules
+    )
+    del u8
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return mask & (rules == 0)
 
 
@@ -100,17 +103,19 @@ def regions(mask: np.ndarray, text_height: float) -> list[tuple[int, int, int, i
     keep = np.zeros(n, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4.0, 0.02 * th * th)
     kept = keep[labels]
+    del labels  # int32 per pixel: the largest array here
     joined = cv2.dilate(
         kept.astype(np.uint8), np.ones((max(1, round(0.3 * th)), max(1, round(0.8 * th))), np.uint8)
     )
     m, groups, gstats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    del joined
+    # The dilation covers every kept pixel, so each one lies in a group: its ink.
+    ink = np.bincount(groups[kept], minlength=m)
+    del groups
     out = []
     for k in range(1, m):
         x, y, w, h = (int(v) for v in gstats[k, :4])
-        ink = int(
-            np.count_nonzero(kept[y : y + h, x : x + w] & (groups[y : y + h, x : x + w] == k))
-        )
-        out.append((x, y, x + w, y + h, ink))
+        out.append((x, y, x + w, y + h, int(ink[k])))
     return out
 
 
@@ -119,13 +124,12 @@ def find_handwriting(
 ) -> list[InkRegion]:
     """Regions of ``gray`` (the image OCR read) that look handwritten."""
     th = text_height if text_height == text_height and text_height > 0 else 20.0
-    mask = ink_mask(gray)
     explained = [
         (w.left, w.top, w.left + w.width, w.top + w.height)
         for w in words
         if w.confidence >= CONFIDENT and word_class(w.text) != 0
     ]
-    loose = erase_boxes(mask, explained, pad=max(1, round(0.15 * th)))
+    loose = erase_boxes(ink_mask(gray), explained, pad=max(1, round(0.15 * th)))
     loose = remove_rules(loose, round(4 * th))
     found = []
     for x0, y0, x1, y1, ink in regions(loose, th):

@@ -71,7 +71,7 @@ class OcrEngine(Protocol):
 
 @cache
 def installed_languages() -> frozenset[str]:
-    import pytesseract
+    from extractors.tesseract_module import pytesseract
 
     try:
         return frozenset(pytesseract.get_languages(config=""))
@@ -104,7 +104,7 @@ class TesseractEngine:
         return TesseractEngine(psm)
 
     def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
-        import pytesseract
+        from extractors.tesseract_module import pytesseract
 
         ensure_offline_env()  # OMP_THREAD_LIMIT=1: one thread per tesseract process
 
@@ -144,7 +144,7 @@ class TesseractEngine:
         return words
 
     def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
-        import pytesseract
+        from extractors.tesseract_module import pytesseract
 
         ensure_offline_env()
         if "osd" not in installed_languages():

@@ -86,6 +86,19 @@ def open_pdf(source: Source, cfg: ExtractConfig) -> pymupdf.Document:
     return doc
 
 
+def _empty_store() -> None:
+    """Drop MuPDF's cache of decoded resources after a page was rendered.
+
+    MuPDF keeps decoded images (a scanned page: tens of MB each) in its store,
+    up to 256 MB, in case they are drawn again; a rendered page never is, so
+    without this the worker's memory grows by each page image until the store
+    is full.
+    """
+    import pymupdf
+
+    pymupdf.TOOLS.store_shrink(100)
+
+
 class PdfExtractor:
     name = "pdf"
 
@@ -145,6 +158,8 @@ class PdfExtractor:
                     )
 
         guarded(page_out, source.path, read)
+        if pending:
+            _empty_store()
         return pending[0] if pending and page_out.error is None else page_out
 
     def _render(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -180,21 +181,50 @@ def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
 
 
+STRIPE_PIXELS = 1_000_000
+"""Float work on a page runs on row stripes of about this many pixels, never on a
+float copy of the whole (possibly upscaled) page: four bytes a pixel, several times over."""
+
+
+def row_stripes(height: int, width: int, multiple: int = 1) -> Iterator[tuple[int, int]]:
+    """(y0, y1) row ranges covering ``height`` rows, about ``STRIPE_PIXELS`` each.
+
+    Every stripe but the last is a whole number of ``multiple`` rows high.
+    """
+    rows = max(1, STRIPE_PIXELS // max(1, width))
+    rows = max(multiple, rows - rows % multiple)
+    for y0 in range(0, height, rows):
+        yield y0, min(height, y0 + rows)
+
+
 def normalize_background(gray: np.ndarray, text_height: float = math.nan) -> np.ndarray:
     """Divide by the paper brightness (uneven light, stains, yellowing, low contrast).
 
     The paper becomes white everywhere; the ink is then stretched so its darkest
-    percent is black.
+    percent is black. Computed in row stripes (the same numbers, pixel for pixel,
+    as over the whole page): the page stays uint8.
     """
     import cv2
 
-    bg = background(gray, text_height).astype(np.float32)
-    flat = cv2.divide(gray.astype(np.float32), np.maximum(bg, 1.0), scale=255.0)
-    lo = float(np.percentile(flat[::3, ::3], 0.5))
+    bg = background(gray, text_height)
+    h, w = gray.shape[:2]
+
+    def flat(y0: int, y1: int) -> np.ndarray:
+        paper = np.maximum(bg[y0:y1].astype(np.float32), 1.0)
+        return cv2.divide(gray[y0:y1].astype(np.float32), paper, scale=255.0)
+
+    # Stripes of a multiple of 3 rows: every third row of each is every third of the page.
+    # (Copies: a view would keep each stripe alive.)
+    sample = np.concatenate([flat(y0, y1)[::3, ::3].copy() for y0, y1 in row_stripes(h, w, 3)])
+    lo = float(np.percentile(sample, 0.5))
+    del sample
     if lo >= 250.0:  # nothing but paper
         return np.full_like(gray, 255)
-    out = (flat - lo) * (255.0 / (255.0 - lo))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    out = np.empty_like(gray)
+    for y0, y1 in row_stripes(h, w, 3):
+        stretched = (flat(y0, y1) - lo) * (255.0 / (255.0 - lo))
+        out[y0:y1] = np.clip(stretched, 0, 255).astype(np.uint8)
+    return out
 
 
 def denoise(gray: np.ndarray, noise: float) -> np.ndarray:
@@ -222,16 +252,27 @@ def despeckle(gray: np.ndarray, max_area: int) -> np.ndarray:
 
 
 def binarize(gray: np.ndarray, window: int = 31, k: float = 0.2) -> np.ndarray:
-    """Sauvola threshold: ink where the pixel is darker than mean * (1 + k (std/128 - 1))."""
+    """Sauvola threshold: ink where the pixel is darker than mean * (1 + k (std/128 - 1)).
+
+    Row stripes, each with ``window // 2`` rows of context above and below, give the
+    whole page's result exactly (box sums of whole grey levels are exact), without
+    float copies of the whole page.
+    """
     import cv2
 
-    g = gray.astype(np.float32)
     win = (window | 1, window | 1)
-    mean = cv2.boxFilter(g, -1, win)
-    sq = cv2.boxFilter(g * g, -1, win)
-    std = np.sqrt(np.maximum(sq - mean * mean, 0))
-    threshold = mean * (1.0 + k * (std / 128.0 - 1.0))
-    return np.where(g > threshold, 255, 0).astype(np.uint8)
+    half = win[0] // 2
+    h, w = gray.shape[:2]
+    out = np.empty(gray.shape, np.uint8)
+    for y0, y1 in row_stripes(h, w):
+        a, b = max(0, y0 - half), min(h, y1 + half)
+        g = gray[a:b].astype(np.float32)
+        mean = cv2.boxFilter(g, -1, win)
+        sq = cv2.boxFilter(g * g, -1, win)
+        std = np.sqrt(np.maximum(sq - mean * mean, 0))
+        threshold = mean * (1.0 + k * (std / 128.0 - 1.0))
+        out[y0:y1] = np.where(g[y0 - a : y1 - a] > threshold[y0 - a : y1 - a], 255, 0)
+    return out
 
 
 def line_mask(gray: np.ndarray, min_length: int) -> np.ndarray:

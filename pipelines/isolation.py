@@ -93,7 +93,8 @@ class Outcome:
 
 def _send(stream: IO[bytes], obj: object) -> None:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.write(_HEADER.pack(len(payload)))
+    stream.write(payload)  # not header + payload: a second copy of a whole document
     stream.flush()
 
 
@@ -118,17 +119,29 @@ def _recv(stream: IO[bytes]) -> Any:
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
 def _proc_tree_rss(pid: int) -> int | None:
     """RSS bytes of ``pid`` and its descendants from ``/proc`` (children lists of every
     thread), or None where the kernel has no ``children`` files. Much cheaper than
-    psutil's ``children()``, which reads every process of the machine."""
+    psutil's ``children()``, which reads every process of the machine. A descendant
+    still running the worker's own command line has not exec'd tesseract yet and
+    shares the worker's memory: it is not counted (see :func:`_tree_rss_mb`)."""
     total = 0
+    own = _cmdline(pid)
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * _PAGE_BYTES
+            if p == pid or _cmdline(p) != own:
+                with open(f"/proc/{p}/statm", "rb") as fh:
+                    total += int(fh.read().split()[1]) * _PAGE_BYTES
             tasks = os.listdir(f"/proc/{p}/task")
         except (OSError, IndexError, ValueError):
             continue  # it has just exited
@@ -146,6 +159,13 @@ def _proc_tree_rss(pid: int) -> int | None:
 
 
 def _tree_rss_mb(pid: int) -> float:
+    """RSS of the worker and its children, each page counted once.
+
+    A child that has not exec'd yet (tesseract being started: ``vfork`` shares the
+    worker's memory, ``fork`` shares it copy-on-write) shows the worker's own RSS
+    and the worker's command line; it is not counted, or a sample taken in that
+    instant would count the worker twice.
+    """
     found = _proc_tree_rss(pid)
     if found is not None:
         return found / 2**20
@@ -154,11 +174,14 @@ def _tree_rss_mb(pid: int) -> float:
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)]
+        own_cmdline = proc.cmdline()
     except psutil.Error:
         return 0.0
     total = 0
     for p in procs:
         with contextlib.suppress(psutil.Error):
+            if p is not proc and p.cmdline() == own_cmdline:
+                continue
             total += p.memory_info().rss
     return total / 2**20
 
