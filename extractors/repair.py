@@ -275,10 +275,17 @@ class RepairResult:
             return self.ruled, self.ruled_matrix
         return self.image, self.matrix
 
+    _inverse: tuple[bytes, list[list[float]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The inverse of ``matrix`` (as plain floats), keyed by the matrix it inverts."""
+
     def to_original(self, x: float, y: float) -> tuple[float, float]:
-        inv = np.linalg.inv(self.matrix)
-        ox, oy, _ = inv @ np.array([x, y, 1.0])
-        return float(ox), float(oy)
+        key = self.matrix.tobytes()
+        if self._inverse is None or self._inverse[0] != key:
+            self._inverse = (key, np.linalg.inv(self.matrix).tolist())
+        a = self._inverse[1]
+        return a[0][0] * x + a[0][1] * y + a[0][2], a[1][0] * x + a[1][1] * y + a[1][2]
 
     def page_box(self, x0: float, y0: float, x1: float, y1: float, scale: float) -> BBox:
         """A box of the repaired image on the original page, in page units (``scale``/pixel)."""
