@@ -7,6 +7,8 @@ repair in front of them is the real one.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from extractors.adaptive import Reading, looks_turned, reading_score, recognize_page, sample_band
@@ -111,3 +113,34 @@ def test_only_a_reading_that_looks_turned_asks_for_osd() -> None:
     assert not looks_turned(_reading(0.7, LINES[0].split()))
     assert not looks_turned(_reading(0.3, LINES[0].split()))  # unsure but real words
     assert looks_turned(_reading(0.0, []))
+
+
+class WaitingEngine(BandAwareEngine):
+    """Takes its time on every reading, without using the CPU (a loaded machine)."""
+
+    def __init__(self, helps: bool, wait_s: float) -> None:
+        super().__init__(helps)
+        self.wait_s = wait_s
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        time.sleep(self.wait_s)
+        return super().recognize(image, languages, timeout_s)
+
+
+class BusyEngine(BandAwareEngine):
+    """Burns CPU time on every reading."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        end = time.thread_time() + 0.6
+        while time.thread_time() < end:
+            pass
+        return super().recognize(image, languages, timeout_s)
+
+
+def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
+    cfg = ExtractConfig(page_time_budget_s=1.0)
+    waiting = WaitingEngine(helps=True, wait_s=0.6)
+    assert recognize_page(PAGE, cfg, waiting, dpi=150).label == "psm3 > binarised"
+    busy = BusyEngine(helps=True)
+    assert recognize_page(PAGE, cfg, busy, dpi=150).label == "psm3"
+    assert len(busy.calls) == 1
