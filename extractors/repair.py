@@ -46,7 +46,7 @@ LINE_GLYPHS = 6.0
 """Lines to remove are at least this many glyph heights long."""
 MIN_GLYPH_PX = 20.0
 TARGET_GLYPH_PX = 28.0
-MAX_UPSCALE = 3.0
+MAX_UPSCALE = 2.0
 UPSCALE_MAX_PIXELS = 25_000_000
 
 
@@ -403,8 +403,14 @@ def repair_for_ocr(
         stats = dataclasses.replace(
             stats, noise=0.0, contrast=1.0, background_unevenness=0.0, specks_per_glyph=0.0
         )
-    if stats.noise >= MIN_NOISE:
-        result.apply("denoise", denoise(result.image, stats.noise))
+    # Noise is judged against the ink-to-paper contrast: normalising a faint page
+    # stretches its noise by as much as its text. Noise that is strong as measured
+    # is filtered by that measure (a stronger filter blurs faint text); noise that
+    # only looks weak because the page is faint, by its stretched level.
+    stretched = stats.noise * FLAT_CONTRAST / max(min(stats.contrast, FLAT_CONTRAST), 0.05)
+    if stretched >= MIN_NOISE:
+        level = stats.noise if stats.noise >= MIN_NOISE else stretched
+        result.apply("denoise", denoise(result.image, level))
     if stats.contrast < FLAT_CONTRAST or stats.background_unevenness >= UNEVEN_BACKGROUND:
         result.apply("normalize_background", normalize_background(result.image, th))
     if stats.specks_per_glyph >= MANY_SPECKS and th == th:
