@@ -68,6 +68,8 @@ class Result:
     raw_cpu: float = 0.0
     door_cpu: float = 0.0
     notes: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    """Per OCR'd page: which reading won, and how many readings were made."""
 
 
 # --------------------------------------------------------------------------- corpora
@@ -144,7 +146,7 @@ def raw_tesseract(path: Path) -> tuple[str, int]:
     return "\f".join(texts), len(texts)
 
 
-def doorstep_text(path: Path) -> tuple[str, int, list[str]]:
+def doorstep_text(path: Path) -> tuple[str, int, list[str], list[str]]:
     from pipelines.config import PipelineConfig
     from pipelines.convert import convert
 
@@ -158,7 +160,12 @@ def doorstep_text(path: Path) -> tuple[str, int, list[str]]:
         "\n\n".join(b.text for b in p.blocks if b.text and b.layer is not Layer.NOTES)
         for p in doc.pages
     ]
-    return "\f".join(pages), len(doc.pages), notes
+    paths = [
+        f"{p.image.ocr_path} ({p.image.ocr_attempts})"
+        for p in doc.pages
+        if p.image is not None and p.image.ocr_path
+    ]
+    return "\f".join(pages), len(doc.pages), notes, paths
 
 
 def cpu_seconds() -> float:
@@ -181,7 +188,7 @@ def run_one(spec: Spec) -> Result:
     t0, c0 = time.perf_counter(), cpu_seconds()
     raw, n_raw = raw_tesseract(spec.path)
     t1, c1 = time.perf_counter(), cpu_seconds()
-    door, n_door, notes = doorstep_text(spec.path)
+    door, n_door, notes, paths = doorstep_text(spec.path)
     t2, c2 = time.perf_counter(), cpu_seconds()
     cf = spec.casefold
     return Result(
@@ -194,6 +201,7 @@ def run_one(spec: Spec) -> Result:
         raw_cpu=c1 - c0,
         door_cpu=c2 - c1,
         notes=notes,
+        paths=paths,
     )
 
 
@@ -246,6 +254,7 @@ def per_document(results: Sequence[Result]) -> str:
     lines = []
     for r in sorted(results, key=lambda r: r.door.cer - r.raw.cer):
         note = f"  [{'; '.join(r.notes)}]" if r.notes else ""
+        note += f"  ocr: {', '.join(r.paths)}" if r.paths else ""
         lines.append(
             f"  {r.spec.path.name:<46} raw {_pct(r.raw.cer)}  doorstep {_pct(r.door.cer)}"
             f"  ({r.raw_s / r.pages:.1f}s / {r.door_s / r.pages:.1f}s per page,"

@@ -31,6 +31,7 @@ from pipelines.textmetrics import word_class
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
     from extractors.adaptive import Reading
 
@@ -91,6 +92,22 @@ def check_languages(languages: str) -> None:
             )
 
 
+def uncompressed(image: np.ndarray) -> Image.Image:
+    """The page as a PIL image that pytesseract hands over as an uncompressed PNM file.
+
+    pytesseract writes its input to a temporary file, as PNG unless told otherwise;
+    zlib-compressing a 300 dpi page costs more than a tenth of a second for every
+    Tesseract run. PNM (PGM/PPM) is written and read almost for free, and like a PNG
+    without a pHYs chunk it carries no resolution, so Tesseract reads the same pixels
+    the same way.
+    """
+    from PIL import Image
+
+    pil = Image.fromarray(image)
+    pil.format = "PPM"  # PIL writes P5 (PGM) for greyscale, P6 for RGB
+    return pil
+
+
 class TesseractEngine:
     """Tesseract 4/5 (LSTM) via pytesseract."""
 
@@ -113,7 +130,7 @@ class TesseractEngine:
         check_languages(languages)
         try:
             data = pytesseract.image_to_data(
-                image,
+                uncompressed(image),
                 lang=languages,
                 config=f"--psm {self.psm}",
                 output_type=pytesseract.Output.DICT,
@@ -151,7 +168,10 @@ class TesseractEngine:
             return None
         try:
             osd = pytesseract.image_to_osd(
-                image, config="--psm 0", output_type=pytesseract.Output.DICT, timeout=timeout_s
+                uncompressed(image),
+                config="--psm 0",
+                output_type=pytesseract.Output.DICT,
+                timeout=timeout_s,
             )
         except (pytesseract.TesseractError, RuntimeError):
             return None  # too little text to tell: keep the page as it is

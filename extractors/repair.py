@@ -47,7 +47,7 @@ LINE_GLYPHS = 6.0
 """Lines to remove are at least this many glyph heights long."""
 MIN_GLYPH_PX = 20.0
 TARGET_GLYPH_PX = 28.0
-MAX_UPSCALE = 3.0
+MAX_UPSCALE = 2.0
 UPSCALE_MAX_PIXELS = 25_000_000
 
 
@@ -316,10 +316,17 @@ class RepairResult:
             return self.ruled, self.ruled_matrix
         return self.image, self.matrix
 
+    _inverse: tuple[bytes, list[list[float]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The inverse of ``matrix`` (as plain floats), keyed by the matrix it inverts."""
+
     def to_original(self, x: float, y: float) -> tuple[float, float]:
-        inv = np.linalg.inv(self.matrix)
-        ox, oy, _ = inv @ np.array([x, y, 1.0])
-        return float(ox), float(oy)
+        key = self.matrix.tobytes()
+        if self._inverse is None or self._inverse[0] != key:
+            self._inverse = (key, np.linalg.inv(self.matrix).tolist())
+        a = self._inverse[1]
+        return a[0][0] * x + a[0][1] * y + a[0][2], a[1][0] * x + a[1][1] * y + a[1][2]
 
     def page_box(self, x0: float, y0: float, x1: float, y1: float, scale: float) -> BBox:
         """A box of the repaired image on the original page, in page units (``scale``/pixel)."""
@@ -437,8 +444,14 @@ def repair_for_ocr(
         stats = dataclasses.replace(
             stats, noise=0.0, contrast=1.0, background_unevenness=0.0, specks_per_glyph=0.0
         )
-    if stats.noise >= MIN_NOISE:
-        result.apply("denoise", denoise(result.image, stats.noise))
+    # Noise is judged against the ink-to-paper contrast: normalising a faint page
+    # stretches its noise by as much as its text. Noise that is strong as measured
+    # is filtered by that measure (a stronger filter blurs faint text); noise that
+    # only looks weak because the page is faint, by its stretched level.
+    stretched = stats.noise * FLAT_CONTRAST / max(min(stats.contrast, FLAT_CONTRAST), 0.05)
+    if stretched >= MIN_NOISE:
+        level = stats.noise if stats.noise >= MIN_NOISE else stretched
+        result.apply("denoise", denoise(result.image, level))
     if stats.contrast < FLAT_CONTRAST or stats.background_unevenness >= UNEVEN_BACKGROUND:
         result.apply("normalize_background", normalize_background(result.image, th))
     if stats.specks_per_glyph >= MANY_SPECKS and th == th:

@@ -76,8 +76,9 @@ class ExtractConfig(_Section):
     page_time_budget_s: float = Field(
         default=20.0,
         ge=0,
-        description="Seconds per page after which no further OCR alternative is tried "
-        "for a page whose first reading is poor (0: first reading only).",
+        description="CPU seconds per page (doorstep's and Tesseract's, so the result "
+        "does not depend on the machine's load) after which no further OCR alternative "
+        "is tried for a page whose first reading is poor (0: first reading only).",
     )
     scan_tables: bool = Field(
         default=True,

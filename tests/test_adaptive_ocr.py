@@ -1,0 +1,146 @@
+"""Adaptive OCR's search: what it reads, on what, and what it skips.
+
+Scripted engines stand in for Tesseract so the test can see every call (the
+image it was given) and decide what each version of the page reads as; the
+repair in front of them is the real one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from extractors.adaptive import Reading, looks_turned, reading_score, recognize_page, sample_band
+from extractors.ocr import OcrWord
+from extractors.repair import RepairResult
+from pipelines.config import ExtractConfig
+from pipelines.model import ImageMeasurements
+from tests.imaging import LINES, render_text_page
+
+TEXT = LINES * 3  # 15 lines: enough for a band to be a real saving
+PAGE = render_text_page(TEXT, dpi=150, fontsize=10)
+
+
+def _line_words(n_lines: int, conf: list[float], line_h: int = 20, gap: int = 10) -> list[OcrWord]:
+    words = []
+    for i in range(n_lines):
+        top = 50 + i * (line_h + gap)
+        for k, text in enumerate(LINES[i % len(LINES)].split()):
+            words.append(OcrWord(text, 40 + 60 * k, top, 50, line_h, conf[i], 1, 1, i + 1))
+    return words
+
+
+def test_sample_band_cuts_between_lines_where_the_reading_is_least_sure() -> None:
+    conf = [0.95] * 15
+    conf[9] = conf[10] = conf[11] = 0.3
+    words = _line_words(15, conf)
+    band = sample_band(words, height=600)
+    assert band is not None
+    y0, y1 = band
+    inside = [w for w in words if y0 <= w.top and w.top + w.height <= y1]
+    assert {w.line for w in inside} >= {10, 11, 12}  # the unsure lines
+    assert len({w.line for w in inside}) == 5  # a third of the lines
+    # No word is cut by the band's edges.
+    assert all(w.top + w.height <= y0 or w.top >= y1 or w in inside for w in words)
+
+
+def test_no_band_on_a_page_of_few_lines() -> None:
+    assert sample_band(_line_words(5, [0.4] * 5), height=600) is None
+    assert sample_band([], height=600) is None
+
+
+class BandAwareEngine:
+    """Reads every line of the page; binarised images well, others unsurely.
+
+    ``helps`` says whether binarising helps; ``calls`` keeps the height of every
+    image read, to tell a sample band from a whole page.
+    """
+
+    name = "scripted"
+
+    def __init__(self, helps: bool) -> None:
+        self.helps = helps
+        self.calls: list[int] = []
+        self.osd_calls = 0
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        self.calls.append(image.shape[0])
+        binary = set(np.unique(image[::5, ::5])) <= {0, 255}
+        conf = 0.95 if binary and self.helps else (0.5 if binary else 0.7)
+        n = max(1, round(len(TEXT) * image.shape[0] / PAGE.shape[0]))
+        step = image.shape[0] // (n + 1)
+        return [
+            OcrWord(t, 20 + 40 * k, step * (i + 1), 30, step // 2, conf, 1, 1, i + 1)
+            for i in range(n)
+            for k, t in enumerate(TEXT[i % len(TEXT)].split())
+        ]
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        self.osd_calls += 1
+        return None
+
+
+def test_an_alternative_that_loses_on_the_sample_is_never_read_whole() -> None:
+    engine = BandAwareEngine(helps=False)
+    reading = recognize_page(PAGE, ExtractConfig(), engine, dpi=150)
+    full = engine.calls[0]
+    assert len(engine.calls) == 2 and engine.calls[1] < full / 2  # one band trial, then stop
+    assert reading.label == "psm3"
+    assert reading.repair.measurements.ocr_attempts == 2  # band trials are counted passes
+    assert engine.osd_calls == 0  # a poor but upright reading: OSD is not asked
+
+
+def test_an_alternative_that_wins_on_the_sample_reads_the_page_again() -> None:
+    engine = BandAwareEngine(helps=True)
+    reading = recognize_page(PAGE, ExtractConfig(), engine, dpi=150)
+    full = engine.calls[0]
+    assert engine.calls[1] < full / 2 and engine.calls[2] == full
+    assert reading.label == "psm3 > binarised"
+    assert reading.confidence > 0.9
+
+
+def _reading(conf: float, texts: list[str]) -> Reading:
+    words = [OcrWord(t, 0, 0, 1, 1, conf, 1, 1, 1) for t in texts]
+    h, w = PAGE.shape[:2]
+    repair = RepairResult(image=PAGE, measurements=ImageMeasurements(width_px=w, height_px=h))
+    c, v, s = reading_score(words, True)
+    return Reading("psm3", words, repair, c, v, s)
+
+
+def test_only_a_reading_that_looks_turned_asks_for_osd() -> None:
+    assert looks_turned(_reading(0.3, ["xq", "vvk", "ehT", "kciuq"]))
+    assert not looks_turned(_reading(0.7, LINES[0].split()))
+    assert not looks_turned(_reading(0.3, LINES[0].split()))  # unsure but real words
+    assert looks_turned(_reading(0.0, []))
+
+
+class WaitingEngine(BandAwareEngine):
+    """Takes its time on every reading, without using the CPU (a loaded machine)."""
+
+    def __init__(self, helps: bool, wait_s: float) -> None:
+        super().__init__(helps)
+        self.wait_s = wait_s
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        time.sleep(self.wait_s)
+        return super().recognize(image, languages, timeout_s)
+
+
+class BusyEngine(BandAwareEngine):
+    """Burns CPU time on every reading."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        end = time.thread_time() + 0.6
+        while time.thread_time() < end:
+            pass
+        return super().recognize(image, languages, timeout_s)
+
+
+def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
+    cfg = ExtractConfig(page_time_budget_s=1.0)
+    waiting = WaitingEngine(helps=True, wait_s=0.6)
+    assert recognize_page(PAGE, cfg, waiting, dpi=150).label == "psm3 > binarised"
+    busy = BusyEngine(helps=True)
+    assert recognize_page(PAGE, cfg, busy, dpi=150).label == "psm3"
+    assert len(busy.calls) == 1
