@@ -34,7 +34,7 @@ from benchmarks import textdist
 from pipelines.config import PipelineConfig
 from pipelines.convert import convert
 from pipelines.model import Grade, Layer, Page
-from pipelines.stages.quality import features
+from pipelines.stages.quality import confidence_heuristic, features
 from pipelines.stages.quality_model import QualityModel, interpolate, isotonic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +156,11 @@ def _page_features(page: Page) -> dict[str, float]:
     return {k: (None if math.isnan(v) else v) for k, v in features(body, page.image).items()}  # type: ignore[misc]
 
 
+def _features_of(record: PageRecord) -> dict[str, float]:
+    """A record's features with NaN for those not measured."""
+    return {k: (math.nan if v is None else float(v)) for k, v in record.features.items()}
+
+
 def _recompute(record: PageRecord) -> PageRecord:
     """``record`` with its features recomputed by the current code from the cached page."""
     if record.page_data is None:
@@ -229,7 +234,9 @@ def fit(records: list[PageRecord], note: str, blend: float = 0.5) -> QualityMode
     The median map minimises absolute error, so a few pages far off the trend (read
     well but scored low for their reading order) do not pull whole ranges of pages
     down. The ridge penalty is the one of ``LAMBDAS`` with the least cross-validated
-    error on these pages. Deterministic: no randomness anywhere.
+    error on these pages. The confidence heuristic gets its own median isotonic map,
+    so the blend averages two estimates on one scale. Deterministic: no randomness
+    anywhere.
     """
     ocr = [r for r in records if r.method == "ocr" and r.features.get("conf_mean") is not None]
     x = _matrix(ocr)
@@ -242,6 +249,8 @@ def fit(records: list[PageRecord], note: str, blend: float = 0.5) -> QualityMode
     z = (x - means) / scales
     lam = min(LAMBDAS, key=lambda v: _cv_error(z, y, v))
     coef, ix, iy = _calibrate(z, y, lam)
+    heuristic = [confidence_heuristic(_features_of(r)) for r in ocr]
+    hx, hy = isotonic(heuristic, y.tolist(), median=True)
     return QualityModel(
         features=FEATURES,
         means=means.tolist(),
@@ -250,6 +259,8 @@ def fit(records: list[PageRecord], note: str, blend: float = 0.5) -> QualityMode
         intercept=float(coef[-1]),
         iso_x=ix,
         iso_y=iy,
+        heuristic_x=hx,
+        heuristic_y=hy,
         trained_on=f"{note}; ridge penalty {lam:g} by {FOLDS}-fold cross-validation",
         blend=blend,
     )
@@ -300,8 +311,7 @@ def rescore(records: list[PageRecord], model: QualityModel) -> list[PageRecord]:
     out = []
     for r in records:
         if r.method == "ocr" and r.features.get("validity") is not None:
-            feats = {k: (math.nan if v is None else float(v)) for k, v in r.features.items()}
-            s = ocr_estimate(feats, model)
+            s = ocr_estimate(_features_of(r), model)
             r = PageRecord(**{**asdict(r), "score": s, "grade": str(grade_for(s, cfg))})
         out.append(r)
     return out

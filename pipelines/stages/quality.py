@@ -172,12 +172,13 @@ def _penalty(feats: dict[str, float]) -> float:
 
 def ocr_estimate(feats: dict[str, float], model: QualityModel | None) -> float:
     """Estimated character accuracy of OCR text: ``model`` blended with the heuristic."""
-    heuristic = _heuristic(feats)
+    heuristic = confidence_heuristic(feats)
     if model is None:
         return heuristic * _penalty(feats)
     fitted = model.predict(feats)
     if math.isnan(heuristic):
         return fitted * _penalty(feats)
+    heuristic = model.calibrate_heuristic(heuristic)
     return (model.blend * fitted + (1.0 - model.blend) * heuristic) * _penalty(feats)
 
 
@@ -194,7 +195,7 @@ def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
     return _penalty(feats)  # native formats: the characters are the file's own
 
 
-def _heuristic(feats: dict[str, float]) -> float:
+def confidence_heuristic(feats: dict[str, float]) -> float:
     """Confidence and plausible-word share, blended with the fitted model.
 
     A word counts against the page only when no dictionary knows it *and* the

@@ -4,7 +4,9 @@ The model is fitted offline by ``python -m benchmarks.quality_calibration --fit`
 against ground truth on the project's generated corpus and stored as a small
 JSON file inside the package (``pipelines/data/quality_model.json``): a linear
 model over standardised features, then a monotone (isotonic) map onto measured
-accuracy. Nothing is downloaded; without the file a documented heuristic is used.
+accuracy, and a second monotone map that puts the confidence heuristic of
+:mod:`pipelines.stages.quality` on the same scale before the two are blended.
+Nothing is downloaded; without the file a documented heuristic is used.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ class QualityModel(BaseModel):
     intercept: float
     iso_x: list[float] = Field(description="Isotonic knots: linear predictions (ascending).")
     iso_y: list[float] = Field(description="Isotonic knots: accuracy at each knot.")
+    heuristic_x: list[float] = Field(
+        default_factory=list,
+        description="Isotonic knots mapping the confidence heuristic onto accuracy: "
+        "heuristic values (ascending); none: the heuristic is used as it is.",
+    )
+    heuristic_y: list[float] = Field(
+        default_factory=list, description="Accuracy at each heuristic knot."
+    )
     trained_on: str = Field(default="", description="What the model was fitted on.")
     blend: float = Field(
         default=1.0,
@@ -54,6 +64,10 @@ class QualityModel(BaseModel):
                 v = mean
             total += coef * (v - mean) / (scale or 1.0)
         return total
+
+    def calibrate_heuristic(self, value: float) -> float:
+        """The confidence heuristic's ``value`` as an estimated share of correct characters."""
+        return interpolate(self.heuristic_x, self.heuristic_y, value)
 
     def predict(self, values: Mapping[str, float]) -> float:
         """Estimated share of correct characters, in [0, 1]."""
