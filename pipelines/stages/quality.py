@@ -85,6 +85,9 @@ def text_features(stats: TextStats) -> dict[str, float]:
     }
 
 
+_UNSURE_CONFIDENCE = 0.7
+"""A word read less confidently than this counts as unsure (``conf_unsure_share``)."""
+
 _SURE_CONFIDENCE = 0.85
 """An OCR word read at least this confidently counts as plausible even when no
 dictionary knows it (names, codes, other languages: most of a receipt)."""
@@ -92,7 +95,12 @@ dictionary knows it (names, codes, other languages: most of a receipt)."""
 
 def ocr_features(blocks: list[Block]) -> dict[str, float]:
     """OCR confidence distribution, and the share of *suspect* words: words no
-    dictionary knows that the OCR engine was also unsure of."""
+    dictionary knows that the OCR engine was also unsure of.
+
+    The distribution is described by its length-weighted mean, its median, its
+    10th percentile and the shares of words read below 0.5 (low) and below 0.7
+    (unsure): a page with a few very bad words and one read mediocrely
+    throughout can have the same mean."""
     confs: list[float] = []
     weighted = weight = 0.0
     counted = suspect = 0
@@ -113,12 +121,16 @@ def ocr_features(blocks: list[Block]) -> dict[str, float]:
             "conf_mean": math.nan,
             "conf_p10": math.nan,
             "conf_low_share": math.nan,
+            "conf_unsure_share": math.nan,
+            "conf_median": math.nan,
             "suspect_share": math.nan,
         }
     return {
         "conf_mean": weighted / weight if weight else math.nan,
         "conf_p10": percentile(confs, 0.10),
         "conf_low_share": sum(1 for c in confs if c < 0.5) / len(confs),
+        "conf_unsure_share": sum(1 for c in confs if c < _UNSURE_CONFIDENCE) / len(confs),
+        "conf_median": percentile(confs, 0.5),
         "suspect_share": suspect / counted if counted else math.nan,
     }
 
@@ -160,12 +172,13 @@ def _penalty(feats: dict[str, float]) -> float:
 
 def ocr_estimate(feats: dict[str, float], model: QualityModel | None) -> float:
     """Estimated character accuracy of OCR text: ``model`` blended with the heuristic."""
-    heuristic = _heuristic(feats)
+    heuristic = confidence_heuristic(feats)
     if model is None:
         return heuristic * _penalty(feats)
     fitted = model.predict(feats)
     if math.isnan(heuristic):
         return fitted * _penalty(feats)
+    heuristic = model.calibrate_heuristic(heuristic)
     return (model.blend * fitted + (1.0 - model.blend) * heuristic) * _penalty(feats)
 
 
@@ -182,7 +195,7 @@ def _estimate(method: ExtractionMethod, feats: dict[str, float]) -> float:
     return _penalty(feats)  # native formats: the characters are the file's own
 
 
-def _heuristic(feats: dict[str, float]) -> float:
+def confidence_heuristic(feats: dict[str, float]) -> float:
     """Confidence and plausible-word share, blended with the fitted model.
 
     A word counts against the page only when no dictionary knows it *and* the

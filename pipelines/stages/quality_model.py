@@ -4,7 +4,9 @@ The model is fitted offline by ``python -m benchmarks.quality_calibration --fit`
 against ground truth on the project's generated corpus and stored as a small
 JSON file inside the package (``pipelines/data/quality_model.json``): a linear
 model over standardised features, then a monotone (isotonic) map onto measured
-accuracy. Nothing is downloaded; without the file a documented heuristic is used.
+accuracy, and a second monotone map that puts the confidence heuristic of
+:mod:`pipelines.stages.quality` on the same scale before the two are blended.
+Nothing is downloaded; without the file a documented heuristic is used.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -34,6 +37,14 @@ class QualityModel(BaseModel):
     intercept: float
     iso_x: list[float] = Field(description="Isotonic knots: linear predictions (ascending).")
     iso_y: list[float] = Field(description="Isotonic knots: accuracy at each knot.")
+    heuristic_x: list[float] = Field(
+        default_factory=list,
+        description="Isotonic knots mapping the confidence heuristic onto accuracy: "
+        "heuristic values (ascending); none: the heuristic is used as it is.",
+    )
+    heuristic_y: list[float] = Field(
+        default_factory=list, description="Accuracy at each heuristic knot."
+    )
     trained_on: str = Field(default="", description="What the model was fitted on.")
     blend: float = Field(
         default=1.0,
@@ -54,6 +65,10 @@ class QualityModel(BaseModel):
             total += coef * (v - mean) / (scale or 1.0)
         return total
 
+    def calibrate_heuristic(self, value: float) -> float:
+        """The confidence heuristic's ``value`` as an estimated share of correct characters."""
+        return interpolate(self.heuristic_x, self.heuristic_y, value)
+
     def predict(self, values: Mapping[str, float]) -> float:
         """Estimated share of correct characters, in [0, 1]."""
         return max(0.0, min(1.0, interpolate(self.iso_x, self.iso_y, self.linear(values))))
@@ -72,24 +87,28 @@ def interpolate(xs: Sequence[float], ys: Sequence[float], x: float) -> float:
     return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
-def isotonic(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    """Pool-adjacent-violators fit of a non-decreasing map; returns its knots."""
+def isotonic(
+    xs: Sequence[float], ys: Sequence[float], *, median: bool = False
+) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators fit of a non-decreasing map; returns its knots.
+
+    Each pooled block becomes one knot at its mean ``x``, so the map is linear
+    between blocks rather than a staircase: pages the linear score orders
+    differently keep different estimates (no ties from a flat step). A block's
+    value is the mean of its ``y`` (least squares) or, with ``median``, their
+    median: the fit then minimises absolute error and a few pages far off the
+    trend (text read right but put in the wrong order) do not drag a block.
+    """
+    stat = statistics.median if median else statistics.fmean
     pairs = sorted(zip(xs, ys, strict=True))
-    blocks: list[list[float]] = []  # [sum_y, count, min_x, max_x]
+    blocks: list[tuple[list[float], list[float], float]] = []  # (x values, y values, value)
     for x, y in pairs:
-        blocks.append([y, 1.0, x, x])
-        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
-            s, c, _lo, hi = blocks.pop()
-            blocks[-1][0] += s
-            blocks[-1][1] += c
-            blocks[-1][3] = hi
-    knots_x: list[float] = []
-    knots_y: list[float] = []
-    for s, c, lo, hi in blocks:
-        for x in (lo, hi) if hi > lo else (lo,):
-            knots_x.append(x)
-            knots_y.append(s / c)
-    return knots_x, knots_y
+        bx, by = [x], [y]
+        while blocks and blocks[-1][2] >= stat(by):
+            px, py, _ = blocks.pop()
+            bx, by = px + bx, py + by
+        blocks.append((bx, by, stat(by)))
+    return [statistics.fmean(bx) for bx, _, _ in blocks], [v for _, _, v in blocks]
 
 
 @cache
