@@ -235,6 +235,23 @@ def test_scanned_page_with_no_text_scores_zero() -> None:
     assert q.score == 0.0 and ReasonCode.NO_TEXT in q.reasons
 
 
+def test_scanned_page_whose_reading_all_went_to_notes_scores_zero() -> None:
+    from pipelines.model import Block, ImageMeasurements, Layer, Page
+
+    def page(*layers: Layer) -> Page:
+        blocks = [
+            Block(id=f"b{i}", page=1, text="Sat eet earn", layer=layer, extractor="tesseract")
+            for i, layer in enumerate(layers)
+        ]
+        image = ImageMeasurements(width_px=10, height_px=10)
+        return Page(number=1, method=ExtractionMethod.OCR, image=image, blocks=blocks)
+
+    q = score_page(page(Layer.NOTES), QualityConfig())
+    assert q.score == 0.0 and q.grade is Grade.POOR  # flagged, not "unknown"
+    assert ReasonCode.NO_TEXT not in q.reasons  # something was read, just not print
+    assert score_page(page(Layer.BODY, Layer.NOTES), QualityConfig()).score > 0.0
+
+
 def test_quality_orders_clean_above_garbled_text() -> None:
     doc = load("born_digital_report.pdf")
     garbled_pages = []

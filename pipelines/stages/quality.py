@@ -316,6 +316,12 @@ def score_page(
         if page.method is ExtractionMethod.OCR or page.image is not None:
             # A scanned page where OCR found nothing: whatever was printed is lost.
             scores.score, scores.grade = 0.0, Grade.POOR
+    elif not any(b.text for b in body) and any(
+        b.text for b in page.blocks if b.layer is Layer.NOTES
+    ):
+        # Everything read was set aside as unreadable marks or handwriting: no body
+        # text reaches the chunks, and what the page holds needs a person to read it.
+        scores.score, scores.grade = 0.0, Grade.POOR
     if page.method is ExtractionMethod.TEXT_LAYER and ReasonCode.FEW_REAL_WORDS in scores.reasons:
         scores.reasons.append(ReasonCode.GARBLED_TEXT_LAYER)
     return scores
