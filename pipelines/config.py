@@ -121,6 +121,13 @@ class LayoutConfig(_Section):
     band_gap: float = Field(
         default=2.0, ge=0, description="Vertical gap between blocks that starts a new band (pt)."
     )
+    row_gap: float = Field(
+        default=15.0,
+        gt=0,
+        description="A block on one side of a two-column region starts a new row, not the "
+        "column's next paragraph, when that side ended this far (pt) above both it and the "
+        "other side.",
+    )
     paragraph_gap: float = Field(
         default=0.75,
         gt=0,

@@ -23,6 +23,8 @@ from pipelines.stages.layout import page_frame, upright
 logger = logging.getLogger(__name__)
 
 _Item = tuple[int, BBox]
+WIDE_SHARE = 0.75
+"""A block this share of the text width or wider is full-width (starts a new row on OCR pages)."""
 
 
 def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
@@ -64,44 +66,112 @@ def _crosses(band: list[_Item], gutter: tuple[float, float]) -> bool:
     return any(b.x0 < mid < b.x1 for _, b in band)
 
 
+def _ended(band: list[_Item], region: list[_Item], gutter: tuple[float, float], gap: float) -> bool:
+    """Whether ``band`` starts a new row under ``region`` rather than continuing a column.
+
+    True when the band sits on one side of the gutter only, and that side of
+    the region ended well above the other side and well above the band: an
+    invoice's "Bill to" under a letterhead beside a taller "Invoice No." block.
+    A column's next paragraph follows its side closely, so it is not a new row.
+    """
+    mid = (gutter[0] + gutter[1]) / 2
+    sides = {(b.x0 + b.x1) / 2 < mid for _, b in band}
+    if len(sides) != 1:
+        return False
+    left = sides.pop()
+    own = [b.y1 for _, b in region if ((b.x0 + b.x1) / 2 < mid) == left]
+    other = [b.y1 for _, b in region if ((b.x0 + b.x1) / 2 < mid) != left]
+    if not own or not other:
+        return False
+    top = min(b.y0 for _, b in band)
+    return max(other) - max(own) > gap and top - max(own) > gap
+
+
+def _sided(region: list[_Item], gutter: tuple[float, float]) -> bool:
+    """Whether both sides of ``gutter`` hold two blocks or more (not a heading beside a title)."""
+    mid = (gutter[0] + gutter[1]) / 2
+    left = sum((b.x0 + b.x1) / 2 < mid for _, b in region)
+    return min(left, len(region) - left) >= 2
+
+
+def _wide(band: list[_Item], width: float) -> bool:
+    """Whether ``band`` is one block spanning most of the page's text width (a table, a rule)."""
+    return len(band) == 1 and band[0][1].x1 - band[0][1].x0 >= WIDE_SHARE * width
+
+
+def _regions(items: list[_Item], cfg: LayoutConfig, *, keep: bool = False) -> list[list[_Item]]:
+    """Horizontal bands, top to bottom, with the bands that continue a column region merged.
+
+    With ``keep`` (OCR pages, whose noisy boxes can hide a gutter or make a
+    false one), a band joins the region above unless there is evidence of a
+    new row: it spans a gutter with two blocks or more on each side, it starts
+    below a side that has ended (:func:`_ended`), or it or the region is one
+    block as wide as the text (a table, whose block the table stage may have
+    put anywhere in Tesseract's order).
+    """
+    width = max(b.x1 for _, b in items) - min(b.x0 for _, b in items)
+    merged: list[list[_Item]] = []
+    gutter: tuple[float, float] | None = None
+    for band in _bands(items, cfg.band_gap):
+        if not merged:
+            joins = False
+        elif keep and (gutter is None or not _sided(merged[-1], gutter)):
+            joins = not _wide(band, width) and not _wide(merged[-1], width)
+        elif gutter is None:
+            joins = False
+        else:
+            joins = not _crosses(band, gutter) and not _ended(band, merged[-1], gutter, cfg.row_gap)
+        if joins:
+            merged[-1].extend(band)
+        else:
+            merged.append(list(band))
+        gutter = _gutter(merged[-1], cfg.column_gap) if len(merged[-1]) > 1 else None
+    return merged
+
+
+def _top_down(items: list[_Item]) -> list[int]:
+    return [i for i, _ in sorted(items, key=lambda it: (it[1].y0, it[1].x0))]
+
+
 def _order(items: list[_Item], cfg: LayoutConfig, depth: int = 0) -> list[int]:
     if len(items) <= 1 or depth > 30:
-        return [i for i, _ in sorted(items, key=lambda it: (it[1].y0, it[1].x0))]
+        return _top_down(items)
     gutter = _gutter(items, cfg.column_gap)
     if gutter is not None:
         mid = (gutter[0] + gutter[1]) / 2
         left = [it for it in items if (it[1].x0 + it[1].x1) / 2 < mid]
         right = [it for it in items if (it[1].x0 + it[1].x1) / 2 >= mid]
         return _order(left, cfg, depth + 1) + _order(right, cfg, depth + 1)
-    bands = _bands(items, cfg.band_gap)
-    if len(bands) == 1:
-        return [i for i, _ in sorted(items, key=lambda it: (it[1].y0, it[1].x0))]
-    merged: list[list[_Item]] = []
-    gutter_of_region: tuple[float, float] | None = None
-    for band in bands:
-        if merged and gutter_of_region is not None and not _crosses(band, gutter_of_region):
-            merged[-1].extend(band)
-            gutter_of_region = _gutter(merged[-1], cfg.column_gap)
-        else:
-            merged.append(list(band))
-            gutter_of_region = _gutter(band, cfg.column_gap) if len(band) > 1 else None
+    merged = _regions(items, cfg)
     if len(merged) == 1 and _gutter(merged[0], cfg.column_gap) is None:
-        return [i for i, _ in sorted(items, key=lambda it: (it[1].y0, it[1].x0))]
+        return _top_down(items)
     out: list[int] = []
     for band in merged:
         out.extend(_order(band, cfg, depth + 1))
     return out
 
 
+def _rows(items: list[_Item], cfg: LayoutConfig) -> list[int]:
+    """OCR order: the page's regions top to bottom, Tesseract's own order inside each."""
+    if _gutter(items, cfg.column_gap) is not None:
+        return sorted(i for i, _ in items)
+    out: list[int] = []
+    for region in _regions(items, cfg, keep=True):
+        out.extend(sorted(i for i, _ in region))
+    return out
+
+
 def order_page(page: Page, cfg: LayoutConfig) -> Page:
     """A copy of ``page`` with its blocks in reading order.
 
-    OCR pages keep Tesseract's order: its page segmentation already reads
-    columns in order, and measured on the generated corpus re-cutting its
-    noisy blocks did worse (see benchmarks/structure.py).
+    OCR pages keep Tesseract's order inside each region: its page segmentation
+    already reads columns in order, and measured on the generated corpus
+    re-cutting its noisy blocks did worse (see benchmarks/structure.py). Its
+    regions are put top to bottom, though: Tesseract reads a letterhead's left
+    side down into the "Bill to" block before the "Invoice No." block beside
+    the letterhead, and can put a page's last line before the blocks above it.
     """
-    if page.method is ExtractionMethod.OCR and not cfg.reorder_ocr:
-        return page
+    rows = page.method is ExtractionMethod.OCR and not cfg.reorder_ocr
     frame = page_frame(page)
     boxed: list[_Item] = []
     unboxed: list[int] = []
@@ -113,7 +183,7 @@ def order_page(page: Page, cfg: LayoutConfig) -> Page:
             boxed.append((i, box))
     if len(boxed) < 2:
         return page
-    order = _order(boxed, cfg) + unboxed
+    order = (_rows(boxed, cfg) if rows else _order(boxed, cfg)) + unboxed
     if order == list(range(len(page.blocks))):
         return page
     blocks: list[Block] = [page.blocks[i] for i in order]
