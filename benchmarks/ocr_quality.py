@@ -30,7 +30,6 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -112,11 +111,9 @@ def load_real(root: Path) -> list[Spec]:
 
 
 def build_generated(out: Path) -> None:
-    if (out / "index.json").is_file():
-        return
-    print(f"building the generated corpus into {out} ...", flush=True)
-    cmd = [sys.executable, "-m", "fixtures.generate", "--out", str(out), "--seed", "7"]
-    subprocess.run([*cmd, "--pages", "60", "--jobs", "2"], cwd=ROOT, check=True)
+    from fixtures.generate import ensure_corpus
+
+    ensure_corpus(out, 7, 60)
 
 
 # --------------------------------------------------------------------------- systems

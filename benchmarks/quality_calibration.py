@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import textdist
+from fixtures.generate import VERSION as CORPUS_VERSION
+from fixtures.generate import ensure_corpus
 from pipelines.config import PipelineConfig
 from pipelines.convert import convert
 from pipelines.model import Grade, Layer, Page
@@ -77,27 +79,8 @@ class PageRecord:
 
 
 def _generated(dir_: Path, seed: int, pages: int) -> Path:
-    if not (dir_ / "index.json").is_file():
-        import subprocess
 
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fixtures.generate",
-                "--out",
-                str(dir_),
-                "--seed",
-                str(seed),
-                "--pages",
-                str(pages),
-                "--jobs",
-                "2",
-            ],
-            check=True,
-            cwd=ROOT,
-        )
-    return dir_
+    return ensure_corpus(dir_, seed, pages)
 
 
 def _page_truths_generated(root: Path) -> list[tuple[Path, list[str], bool]]:
@@ -383,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_recs = collect(
         "generated",
         _page_truths_generated(evalset),
-        BENCH / "quality" / f"eval-s{args.eval_seed}.jsonl",
+        BENCH / "quality" / f"eval-s{args.eval_seed}-p{args.eval_pages}-v{CORPUS_VERSION}.jsonl",
         args.refresh,
         args.jobs,
     )
@@ -403,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_recs = collect(
             "fit",
             _page_truths_generated(fitset),
-            BENCH / "quality" / f"fit-s{args.fit_seed}.jsonl",
+            BENCH / "quality" / f"fit-s{args.fit_seed}-p{args.fit_pages}-v{CORPUS_VERSION}.jsonl",
             args.refresh,
             args.jobs,
         )

@@ -20,11 +20,10 @@ Rows "raw" score the extracted Documents before any stage, for comparison.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,21 +81,22 @@ def _extract(path: Path) -> Any:
 
 
 def scanned_cases(corpus: Path, limit: int | None, cache: Path = CACHE / "extracted") -> list[Case]:
+    from fixtures.generate import ensure_corpus
     from pipelines.model import Document
 
-    if not (corpus / "index.json").is_file():
-        print(f"building generated corpus -> {corpus}", flush=True)
-        cmd = [sys.executable, "-m", "fixtures.generate", "--out", str(corpus), "--jobs", "2"]
-        subprocess.run(cmd, cwd=ROOT, check=True)
+    ensure_corpus(corpus, 7, 60)
     index = json.loads((corpus / "index.json").read_text(encoding="utf-8"))
     out_dir = cache
     out_dir.mkdir(parents=True, exist_ok=True)
     cases = []
     for entry in index["documents"][:limit]:
         cached = out_dir / f"{entry['name']}.json"
+        doc = None
         if cached.is_file():
             doc = Document.model_validate_json(cached.read_text(encoding="utf-8"))
-        else:
+            sha = hashlib.sha256((corpus / entry["file"]).read_bytes()).hexdigest()
+            doc = doc if doc.sha256 == sha else None  # a document of an older corpus
+        if doc is None:
             print(f"  extracting {entry['file']} (cached in {cached})", flush=True)
             doc = _extract(corpus / entry["file"])
             cached.write_text(doc.model_dump_json(), encoding="utf-8")

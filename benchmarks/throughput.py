@@ -59,14 +59,9 @@ def _page_count(path: Path) -> int:
 
 
 def scanned_subset(pages: int) -> tuple[Path, int]:
-    if not (GENERATED / "index.json").is_file():
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "fixtures.generate", "--out", str(GENERATED)),
-                *("--seed", "7", "--pages", "60", "--jobs", "2"),
-            ],
-            check=True,
-        )
+    from fixtures.generate import ensure_corpus
+
+    ensure_corpus(GENERATED, 7, 60)
     folder = _fresh(WORK / "scanned")
     total = 0
     for doc in sorted(GENERATED.iterdir()):

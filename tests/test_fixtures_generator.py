@@ -14,7 +14,6 @@ from rapidfuzz.distance import Levenshtein
 
 from fixtures import degrade as dg
 from fixtures import generate as gen
-from fixtures import templates as tpl
 
 
 def _files(d: Path) -> dict[str, bytes]:
@@ -102,7 +101,7 @@ def test_every_document_has_gt_and_sidecar(corpus: Path) -> None:
 def test_corpus_covers_templates_kinds_and_severities(corpus: Path) -> None:
     index = json.loads((corpus / "index.json").read_text())
     docs = index["documents"]
-    assert {d["template"] for d in docs} == set(tpl.TEMPLATES)
+    assert {d["template"] for d in docs} == set(gen.TEMPLATES)
     seen = {(k, d["severity"]) for d in docs for kinds in d["page_degradations"] for k in kinds}
     for kind in dg.KINDS:
         for sev in dg.SEVERITIES:
@@ -197,3 +196,38 @@ def test_committed_samples() -> None:
         text = " ".join(" ".join(p.get_text().replace("•", " ").split()) for p in pdf)
     gt = (gen.GROUNDTRUTH_DIR / "born_digital_report.txt").read_text(encoding="utf-8")
     assert text == " ".join(gt.replace("\f", " ").split())
+
+
+def test_receipt_is_a_narrow_roll_whose_totals_add_up() -> None:
+    import random
+
+    from fixtures.receipt import WIDTH, receipt
+
+    (page,) = receipt(random.Random(5))
+    assert page.width == WIDTH and page.height < 800
+    lines = {ln.text.rsplit(" ", 1)[0]: ln.text.rsplit(" ", 1)[1] for ln in page.lines if ln.words}
+    cents = {
+        k: round(float(v.replace(",", "")) * 100)
+        for k, v in lines.items()
+        if k in {"SUB-TOTAL", "TOTAL", "CASH", "CHANGE"}
+    }
+    assert cents["CASH"] - cents["TOTAL"] == cents["CHANGE"]
+    assert all(0 < ln.bbox()[0] and ln.bbox()[2] < WIDTH for ln in page.lines)
+
+
+def test_ensure_corpus_rebuilds_an_older_corpus_and_refuses_foreign_folders(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    gen.generate(out, seed=7, n_pages=2, dpi=FAST_DPI)
+    index = json.loads((out / "index.json").read_text())
+    (out / "stale_from_v1.pdf").write_bytes(b"%PDF-1.4")
+    index["version"] = gen.VERSION - 1
+    (out / "index.json").write_text(json.dumps(index))
+    gen.ensure_corpus(out, seed=7, n_pages=2, jobs=1)
+    assert json.loads((out / "index.json").read_text())["version"] == gen.VERSION
+    assert not (out / "stale_from_v1.pdf").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(ValueError):
+        gen.ensure_corpus(mine, seed=7, n_pages=2)
+    assert (mine / "thesis.pdf").exists()
