@@ -281,11 +281,18 @@ UNREADABLE_CONFIDENCE = 0.5
 it holds a real word of 3+ letters read with confidence ``CONFIDENT`` or more."""
 
 
+RULE_CHARS = frozenset("|¦_-–—=~:;.,'\"`")
+"""What OCR makes of a ruling line, a table border or a box edge read on its own."""
+
+
 def set_aside_marks(block: Block) -> Block:
     """``block`` on the notes layer when OCR made only unsure non-words of it: a
-    drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text."""
+    drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text;
+    or only rule strokes ("|" beside a table's border), however sure."""
     if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
         return block
+    if all(c in RULE_CHARS or c.isspace() for c in block.text):
+        return block.model_copy(update={"layer": Layer.NOTES})
     confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
     if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
         return block

@@ -212,7 +212,7 @@ def test_receipt_is_a_narrow_roll_whose_totals_add_up() -> None:
         if k in {"SUB-TOTAL", "TOTAL", "CASH", "CHANGE"}
     }
     assert cents["CASH"] - cents["TOTAL"] == cents["CHANGE"]
-    assert all(0 < ln.bbox()[0] and ln.bbox()[2] < WIDTH for ln in page.lines)
+    assert all(ln.bbox()[0] > 0 and ln.bbox()[2] < WIDTH for ln in page.lines)
 
 
 def test_ensure_corpus_rebuilds_an_older_corpus_and_refuses_foreign_folders(tmp_path: Path) -> None:

@@ -161,3 +161,7 @@ def test_unsure_non_words_are_marks_not_print() -> None:
     assert set_aside_marks(block([("(TM", 0.2), ("circle", 0.7)])).layer is Layer.BODY
     assert set_aside_marks(block([("Sat", 0.4), ("eet", 0.3), ("earn", 0.45)])).layer is Layer.NOTES
     assert set_aside_marks(block([("Xq7", 0.9), ("zz", 0.8)])).layer is Layer.BODY  # sure
+    # A table border's edge read on its own is a stroke, however sure; a dash in text is not.
+    assert set_aside_marks(block([("|", 0.95)])).layer is Layer.NOTES
+    assert set_aside_marks(block([("_", 0.9), ("|", 0.9)])).layer is Layer.NOTES
+    assert set_aside_marks(block([("-", 0.9), ("42", 0.9)])).layer is Layer.BODY
