@@ -115,6 +115,11 @@ class LayoutConfig(_Section):
         default=False,
         description="Also reorder OCR pages (Tesseract's own order is kept by default).",
     )
+    join_rows: bool = Field(
+        default=True,
+        description="On OCR pages, read label/value columns that Tesseract split apart "
+        "(receipts, totals, forms) row by row again.",
+    )
     column_gap: float = Field(
         default=9.0, gt=0, description="Narrowest vertical gutter between two columns (pt)."
     )

@@ -23,6 +23,7 @@ from pipelines.stages import (
     classify_elements,
     clean,
     join_continuations,
+    join_rows,
     mark_furniture,
     reading_order,
     score,
@@ -44,6 +45,7 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 def run_stages(doc: Document, cfg: PipelineConfig) -> Document:
     """The pure part of the pipeline, in order."""
     doc = split_paragraphs(doc, cfg.layout)
+    doc = join_rows(doc, cfg.layout)
     doc = reading_order(doc, cfg.layout)
     doc = mark_furniture(doc, cfg.structure)
     doc = classify_elements(doc, cfg.layout)

@@ -10,6 +10,7 @@ from pipelines.stages.elements import classify_elements
 from pipelines.stages.paragraphs import join_continuations, split_paragraphs
 from pipelines.stages.quality import score
 from pipelines.stages.reading_order import reading_order
+from pipelines.stages.rows import join_rows
 from pipelines.stages.structure import mark_furniture
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "classify_elements",
     "clean",
     "join_continuations",
+    "join_rows",
     "mark_furniture",
     "reading_order",
     "score",
