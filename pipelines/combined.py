@@ -51,9 +51,28 @@ def stored_results(
         if kept is not None:
             yield DocResult(source, kept.document, store.seconds(source), kept.rows)
             continue
-        inline = store.inline_json(source)
-        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
-        yield DocResult(source, doc, store.seconds(source))
+        yield _stored_result(outdir, store, source)
+
+
+def _stored_result(outdir: Path, store: StateStore, source: str) -> DocResult:
+    inline = store.inline_json(source)
+    doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+    return DocResult(source, doc, store.seconds(source))
+
+
+def stored_outlines(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
+    """Every current document as :func:`stored_results` gives it, but as its outline
+    kept in the state store: what a summary and a report need, without parsing every
+    stored result (an unchanged rerun). A document stored without an outline (by an
+    older doorstep) is read whole."""
+    outlines = store.outlines(sources)
+    for source in sources:
+        found = outlines.get(source)
+        if found is None:
+            yield _stored_result(outdir, store, source)
+            continue
+        doc = Document.model_validate_json(found.json)
+        yield DocResult(source, doc, found.seconds, chunks=found.chunks)
 
 
 def corrected(
@@ -69,7 +88,7 @@ def corrected(
         if found is None:
             yield r
             continue
-        if r.rows is not None:  # an outline: corrections apply to the whole document
+        if r.is_outline:  # corrections apply to the whole document
             r = DocResult(r.source, load_result(outdir, r.source), r.seconds)
         doc = apply_corrections(
             r.document, found, stale=stale, chunk_cfg=chunk_cfg, quality_cfg=quality_cfg

@@ -44,7 +44,7 @@ from pipelines.combined import (  # noqa: E402
     corrected,
     rebuild,
     remember_input_folder,
-    stored_results,
+    stored_outlines,
 )
 from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig  # noqa: E402
 from pipelines.corrections import CorrectionIndex  # noqa: E402
@@ -268,7 +268,8 @@ def batch_flow(
         routing = combined_key(outdir, batch.min_quality)
         if store.combined_current(plan.sources, routing) and not plan.has_work:
             index = CorrectionIndex.load(outdir)
-            stored = stored_results(outdir, store, plan.sources, fresh.results)
+            # Nothing to rebuild: the summary needs only each document's outline.
+            stored = stored_outlines(outdir, store, plan.sources)
             for r in corrected(outdir, stored, index, cfg.chunk, cfg.quality):
                 observe(r)
         else:
