@@ -6,7 +6,9 @@ It owns three things:
   every file but reads only the ones that changed;
 - one row per converted document, keyed by ``sha256 + config hash + pipeline
   version``, pointing at its stored result ``OUTDIR/documents/<source>.json``
-  and keeping the measured ``seconds`` (so a rerun writes the same manifest);
+  and keeping the measured ``seconds`` (so a rerun writes the same manifest) and
+  its outline (status, errors, quality, pages without blocks: so an unchanged
+  rerun summarises every document without parsing its stored result);
 - the list of sources that disappeared, and a fingerprint of the last
   combined outputs written, so an unchanged rerun can skip all work.
 
