@@ -58,6 +58,7 @@ from pipelines.outputs import (  # noqa: E402
 )
 from pipelines.report import ReportData, RunInfo, markdown_summary, table_rows  # noqa: E402
 from pipelines.report import write_report as write_html_report  # noqa: E402
+from pipelines.schedule import by_expected_work  # noqa: E402
 from pipelines.state import (  # noqa: E402
     InputFile,
     StateStore,
@@ -152,13 +153,6 @@ class _FreshResults:
             self.chars += size
 
 
-def _size(item: InputFile) -> int:
-    try:
-        return item.path.stat().st_size
-    except OSError:
-        return 0
-
-
 def _crashed(item: InputFile, exc: BaseException) -> DocResult:
     doc = Document(
         id=stable_id("crashed", item.source),
@@ -236,9 +230,11 @@ def batch_flow(
             prewarm(min(len(plan.todo), batch.effective_workers()))
         # Local workers store their results themselves; a Dask worker may not see OUTDIR.
         store_in = outdir if batch.dask_address is None else None
+        # Most expected work first, so that no long conversion starts last: a short tail.
+        order = by_expected_work([item.path for item in plan.todo], cfg.extract.dpi)
         futures: dict[PrefectFuture[Converted], InputFile] = {
             convert_task.submit(item.path, item.source, item.sha256, cfg, limits, store_in): item
-            for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
+            for item in (plan.todo[i] for i in order)
         }
         peak = 0.0
         fresh = _FreshResults()
