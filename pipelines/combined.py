@@ -17,12 +17,20 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from pipelines.config import ChunkConfig, QualityConfig
+from pipelines.config import ChunkConfig, PipelineConfig, QualityConfig
 from pipelines.corrections import CorrectionIndex, CorrectionStore
 from pipelines.model import CorrectionState, Document
 from pipelines.outputs import DocResult, load_result, routing_key, write_combined_sorted
 from pipelines.stages.review import apply_corrections
-from pipelines.state import StateStore
+from pipelines.state import (
+    STATE_DIR,
+    Plan,
+    StateStore,
+    open_state,
+    plan_batch,
+    remove_stale_temp_files,
+    result_checker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,35 @@ def stored_outlines(outdir: Path, store: StateStore, sources: list[str]) -> Iter
             continue
         doc = Document.model_validate_json(found.json)
         yield DocResult(source, doc, found.seconds, chunks=found.chunks)
+
+
+def up_to_date(
+    folder: Path,
+    outdir: Path,
+    cfg: PipelineConfig,
+    *,
+    routing: str,
+    need_report: bool,
+) -> tuple[Plan, list[DocResult]] | None:
+    """Without Prefect: when nothing changed since the last run (no file to convert or
+    forget, combined outputs current, ``report.html`` there if ``need_report``), the plan
+    and every current document's outline with its corrections applied; else None.
+
+    ``routing`` is :func:`combined_key` of the run. An unchanged rerun needs no flow:
+    the CLI and :func:`pipelines.flows.run_batch` answer it from here."""
+    if not (outdir / STATE_DIR / "state.sqlite").is_file():
+        return None
+    with open_state(outdir) as store:
+        remove_stale_temp_files(outdir)
+        plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        remember_input_folder(store, folder)  # the review page renders pages from it
+        if plan.has_work or not store.combined_current(plan.sources, routing):
+            return None
+        if need_report and not (outdir / "report.html").is_file():
+            return None
+        index = CorrectionIndex.load(outdir)
+        outlines = stored_outlines(outdir, store, plan.sources)
+        return plan, list(corrected(outdir, outlines, index, cfg.chunk, cfg.quality))
 
 
 def corrected(

@@ -45,6 +45,7 @@ from pipelines.combined import (  # noqa: E402
     rebuild,
     remember_input_folder,
     stored_outlines,
+    up_to_date,
 )
 from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig  # noqa: E402
 from pipelines.corrections import CorrectionIndex  # noqa: E402
@@ -328,6 +329,15 @@ def run_batch(
     batch = batch or BatchConfig()
     if workers:
         batch = batch.model_copy(update={"workers": workers})
+    start = time.perf_counter()
+    routing = combined_key(outdir, batch.min_quality)
+    found = up_to_date(folder, outdir, cfg, routing=routing, need_report=batch.report)
+    if found is not None:  # nothing changed: no flow run (its start-up waits on the server)
+        plan, results = found
+        for r in results:
+            if progress is not None:
+                progress(r)
+        return BatchSummary(results, time.perf_counter() - start, reused=plan.reused)
     configured = batch_flow.with_options(task_runner=make_task_runner(batch))
     summary: BatchSummary = configured(folder, outdir, cfg, progress, batch)
     return summary

@@ -75,18 +75,6 @@ class InputFile:
 
 
 @dataclass(frozen=True)
-class StoredDoc:
-    source: str
-    sha256: str
-    status: Status
-    seconds: float
-    pages: int
-    chunks: int
-    quality: float | None
-    error_code: str
-
-
-@dataclass(frozen=True)
 class StoredOutline:
     """What a summary needs of a stored document without reading its result file:
     its :func:`pipelines.outputs.outline` as JSON, its seconds and its chunk count."""
@@ -250,20 +238,6 @@ class StateStore:
             "INSERT OR REPLACE INTO removed VALUES (?, ?, ?)",
             (source, found[0] if found else "", time.time()),
         )
-
-    def summary(self, sources: list[str]) -> list[StoredDoc]:
-        rows = {
-            r[0]: r
-            for r in self.db.execute(
-                "SELECT source, sha256, status, seconds, pages, chunks, quality, error_code "
-                "FROM documents"
-            )
-        }
-        return [
-            StoredDoc(r[0], r[1], Status(r[2]), r[3], r[4], r[5], r[6], r[7] or "")
-            for s in sources
-            if (r := rows.get(s)) is not None
-        ]
 
     def removed_sources(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT source FROM removed ORDER BY source")]

@@ -98,3 +98,29 @@ def test_corrections_apply_on_the_fast_path(tmp_path: Path) -> None:
     assert not fast[0].is_outline
     assert fast[0].document == full[0].document
     assert fast[0].document.pages[0].review is not None
+
+
+def test_unchanged_rerun_starts_no_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_batch on an up-to-date OUTDIR answers from the state store, with every source
+    reused and each result passed to the progress hook; a change needs the flow again."""
+    import pipelines.flows as flows
+    from pipelines.config import BatchConfig
+
+    out = make_outdir(tmp_path, NAMES)
+    src = tmp_path / "src"
+
+    def no_flow(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a flow was started")
+
+    monkeypatch.setattr(flows.batch_flow, "with_options", no_flow)
+    seen: list[str] = []
+    batch = BatchConfig(report=False)
+    summary = flows.run_batch(
+        src, out, PipelineConfig(), batch=batch, progress=lambda r: seen.append(r.source)
+    )
+    assert summary.converted == [] and summary.removed == []
+    assert summary.reused == sorted(NAMES) == seen == [r.source for r in summary.results]
+    assert all(r.is_outline for r in summary.results)
+    (src / "new.txt").write_text("NEW\n\nA new file.\n")
+    with pytest.raises(AssertionError, match="a flow was started"):
+        flows.run_batch(src, out, PipelineConfig(), batch=batch)
