@@ -116,7 +116,8 @@ def _measure(args: tuple[str, Path, list[str], bool]) -> tuple[str, float, list[
             if not gt.strip():
                 continue
             acc = 1.0 - min(1.0, textdist.cer(page.body_text(), gt, casefold=casefold))
-            data = page.model_dump(mode="json", exclude={"quality", "review"})
+            # Through JSON: unmeasured scores (NaN) become None, as in a stored result.
+            data = json.loads(page.model_dump_json(exclude={"quality", "review"}))
             records.append(
                 PageRecord(
                     corpus=corpus,

@@ -11,12 +11,13 @@ are only a first guess from font size; ``pipelines.stages.elements`` decides.
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from extractors.base import Source, make_block
-from pipelines.model import BBox, Block, ElementType, TableCell, TextLine
+from extractors.base import Source
+from pipelines.model import BBox, Block, ElementType, Layer, TableCell, TextLine, stable_id
 
 if TYPE_CHECKING:
     import pymupdf
@@ -60,13 +61,14 @@ def _is_bold(span: dict[str, Any]) -> bool:
 
 def _line(line: dict[str, Any]) -> TextLayerLine | None:
     spans = line.get("spans", [])
-    text = "".join(str(s.get("text", "")) for s in spans).strip()
+    texts = [str(s.get("text", "")) for s in spans]
+    text = "".join(texts).strip()
     if not text:
         return None
     sizes: list[float] = []
     chars = bold = hidden = 0
-    for s in spans:
-        n = len(str(s.get("text", "")).strip())
+    for s, span_text in zip(spans, texts, strict=True):
+        n = len(span_text.strip())
         if n:
             sizes.append(float(s.get("size", 0.0)))
             chars += n
@@ -255,25 +257,26 @@ def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) 
     kinds = _classify(layer)
     blocks: list[Block] = []
     for i, (b, (kind, level)) in enumerate(zip(layer, kinds, strict=True)):
-        block = make_block(
-            source,
-            number,
-            i,
-            b.text,
-            extractor=EXTRACTOR_NAME,
-            bbox=_box(b.bbox),
-            type=kind,
-            level=level,
+        # One validation per block (as make_block, with the lines, font and cells in it).
+        blocks.append(
+            Block(
+                id=stable_id(source.doc_id, number, i),
+                page=number,
+                bbox=_box(b.bbox),
+                text=b.text,
+                type=kind,
+                level=level,
+                layer=Layer.BODY,
+                extractor=EXTRACTOR_NAME,
+                lines=[
+                    TextLine(text=ln.text, bbox=_box(ln.bbox), font_size=ln.size, bold=ln.bold)
+                    for ln in b.lines
+                ],
+                font_size=b.size if b.size else math.nan,
+                bold=b.bold,
+                cells=list(b.cells),
+            )
         )
-        block.lines = [
-            TextLine(text=ln.text, bbox=_box(ln.bbox), font_size=ln.size, bold=ln.bold)
-            for ln in b.lines
-        ]
-        if b.size:
-            block.font_size = b.size
-        block.bold = b.bold
-        block.cells = list(b.cells)
-        blocks.append(block)
     return blocks
 
 

@@ -296,20 +296,10 @@ def _up_to_date(
     folder: Path, outdir: Path, cfg: PipelineConfig, need_report: bool, routing: str = ""
 ) -> list[_DocStat] | None:
     """Without Prefect: the stored stats if nothing changed since the last run, else None."""
-    from pipelines.combined import remember_input_folder
-    from pipelines.state import open_state, plan_batch, result_checker
+    from pipelines.combined import up_to_date
 
-    if not (outdir / ".doorstep" / "state.sqlite").is_file():
-        return None
-    with open_state(outdir) as store:
-        plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
-        remember_input_folder(store, folder)  # the review page renders pages from it
-        if plan.has_work or not store.combined_current(plan.sources, routing):
-            return None
-        if need_report and not (outdir / "report.html").is_file():
-            return None
-        stored = store.summary(plan.sources)
-    return [_DocStat(d.status, d.pages, d.chunks, d.quality) for d in stored]
+    found = up_to_date(folder, outdir, cfg, routing=routing, need_report=need_report)
+    return None if found is None else _stats(found[1])
 
 
 def _out() -> Console:

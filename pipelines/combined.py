@@ -17,12 +17,20 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from pipelines.config import ChunkConfig, QualityConfig
+from pipelines.config import ChunkConfig, PipelineConfig, QualityConfig
 from pipelines.corrections import CorrectionIndex, CorrectionStore
 from pipelines.model import CorrectionState, Document
 from pipelines.outputs import DocResult, load_result, routing_key, write_combined_sorted
 from pipelines.stages.review import apply_corrections
-from pipelines.state import StateStore
+from pipelines.state import (
+    STATE_DIR,
+    Plan,
+    StateStore,
+    open_state,
+    plan_batch,
+    remove_stale_temp_files,
+    result_checker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +59,57 @@ def stored_results(
         if kept is not None:
             yield DocResult(source, kept.document, store.seconds(source), kept.rows)
             continue
-        inline = store.inline_json(source)
-        doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
-        yield DocResult(source, doc, store.seconds(source))
+        yield _stored_result(outdir, store, source)
+
+
+def _stored_result(outdir: Path, store: StateStore, source: str) -> DocResult:
+    inline = store.inline_json(source)
+    doc = Document.model_validate_json(inline) if inline else load_result(outdir, source)
+    return DocResult(source, doc, store.seconds(source))
+
+
+def stored_outlines(outdir: Path, store: StateStore, sources: list[str]) -> Iterator[DocResult]:
+    """Every current document as :func:`stored_results` gives it, but as its outline
+    kept in the state store: what a summary and a report need, without parsing every
+    stored result (an unchanged rerun). A document stored without an outline (by an
+    older doorstep) is read whole."""
+    outlines = store.outlines(sources)
+    for source in sources:
+        found = outlines.get(source)
+        if found is None:
+            yield _stored_result(outdir, store, source)
+            continue
+        doc = Document.model_validate_json(found.json)
+        yield DocResult(source, doc, found.seconds, chunks=found.chunks)
+
+
+def up_to_date(
+    folder: Path,
+    outdir: Path,
+    cfg: PipelineConfig,
+    *,
+    routing: str,
+    need_report: bool,
+) -> tuple[Plan, list[DocResult]] | None:
+    """Without Prefect: when nothing changed since the last run (no file to convert or
+    forget, combined outputs current, ``report.html`` there if ``need_report``), the plan
+    and every current document's outline with its corrections applied; else None.
+
+    ``routing`` is :func:`combined_key` of the run. An unchanged rerun needs no flow:
+    the CLI and :func:`pipelines.flows.run_batch` answer it from here."""
+    if not (outdir / STATE_DIR / "state.sqlite").is_file():
+        return None
+    with open_state(outdir) as store:
+        remove_stale_temp_files(outdir)
+        plan = plan_batch(store, folder, cfg, result_exists=result_checker(outdir))
+        remember_input_folder(store, folder)  # the review page renders pages from it
+        if plan.has_work or not store.combined_current(plan.sources, routing):
+            return None
+        if need_report and not (outdir / "report.html").is_file():
+            return None
+        index = CorrectionIndex.load(outdir)
+        outlines = stored_outlines(outdir, store, plan.sources)
+        return plan, list(corrected(outdir, outlines, index, cfg.chunk, cfg.quality))
 
 
 def corrected(
@@ -69,7 +125,7 @@ def corrected(
         if found is None:
             yield r
             continue
-        if r.rows is not None:  # an outline: corrections apply to the whole document
+        if r.is_outline:  # corrections apply to the whole document
             r = DocResult(r.source, load_result(outdir, r.source), r.seconds)
         doc = apply_corrections(
             r.document, found, stale=stale, chunk_cfg=chunk_cfg, quality_cfg=quality_cfg

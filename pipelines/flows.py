@@ -44,7 +44,8 @@ from pipelines.combined import (  # noqa: E402
     corrected,
     rebuild,
     remember_input_folder,
-    stored_results,
+    stored_outlines,
+    up_to_date,
 )
 from pipelines.config import BatchConfig, ExtractConfig, OcrMode, PipelineConfig  # noqa: E402
 from pipelines.corrections import CorrectionIndex  # noqa: E402
@@ -58,6 +59,7 @@ from pipelines.outputs import (  # noqa: E402
 )
 from pipelines.report import ReportData, RunInfo, markdown_summary, table_rows  # noqa: E402
 from pipelines.report import write_report as write_html_report  # noqa: E402
+from pipelines.schedule import by_expected_work  # noqa: E402
 from pipelines.state import (  # noqa: E402
     InputFile,
     StateStore,
@@ -152,13 +154,6 @@ class _FreshResults:
             self.chars += size
 
 
-def _size(item: InputFile) -> int:
-    try:
-        return item.path.stat().st_size
-    except OSError:
-        return 0
-
-
 def _crashed(item: InputFile, exc: BaseException) -> DocResult:
     doc = Document(
         id=stable_id("crashed", item.source),
@@ -236,9 +231,11 @@ def batch_flow(
             prewarm(min(len(plan.todo), batch.effective_workers()))
         # Local workers store their results themselves; a Dask worker may not see OUTDIR.
         store_in = outdir if batch.dask_address is None else None
+        # Most expected work first, so that no long conversion starts last: a short tail.
+        order = by_expected_work([item.path for item in plan.todo], cfg.extract.dpi)
         futures: dict[PrefectFuture[Converted], InputFile] = {
             convert_task.submit(item.path, item.source, item.sha256, cfg, limits, store_in): item
-            for item in sorted(plan.todo, key=_size, reverse=True)  # big first: short tail
+            for item in (plan.todo[i] for i in order)
         }
         peak = 0.0
         fresh = _FreshResults()
@@ -268,7 +265,8 @@ def batch_flow(
         routing = combined_key(outdir, batch.min_quality)
         if store.combined_current(plan.sources, routing) and not plan.has_work:
             index = CorrectionIndex.load(outdir)
-            stored = stored_results(outdir, store, plan.sources, fresh.results)
+            # Nothing to rebuild: the summary needs only each document's outline.
+            stored = stored_outlines(outdir, store, plan.sources)
             for r in corrected(outdir, stored, index, cfg.chunk, cfg.quality):
                 observe(r)
         else:
@@ -331,6 +329,15 @@ def run_batch(
     batch = batch or BatchConfig()
     if workers:
         batch = batch.model_copy(update={"workers": workers})
+    start = time.perf_counter()
+    routing = combined_key(outdir, batch.min_quality)
+    found = up_to_date(folder, outdir, cfg, routing=routing, need_report=batch.report)
+    if found is not None:  # nothing changed: no flow run (its start-up waits on the server)
+        plan, results = found
+        for r in results:
+            if progress is not None:
+                progress(r)
+        return BatchSummary(results, time.perf_counter() - start, reused=plan.reused)
     configured = batch_flow.with_options(task_runner=make_task_runner(batch))
     summary: BatchSummary = configured(folder, outdir, cfg, progress, batch)
     return summary

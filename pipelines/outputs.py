@@ -79,10 +79,20 @@ class DocResult:
     document: Document
     seconds: float
     rows: DocRows | None = None
+    chunks: int | None = None
+    """Set for an outline read back from the state store (no rows: an unchanged
+    rerun does not rebuild the combined outputs): the document's chunk count."""
+
+    @property
+    def is_outline(self) -> bool:
+        """``document`` is an :func:`outline`; the whole document is in its stored result."""
+        return self.rows is not None or self.chunks is not None
 
     @property
     def chunk_count(self) -> int:
-        return len(self.rows.chunks) if self.rows is not None else len(self.document.chunks)
+        if self.rows is not None:
+            return len(self.rows.chunks)
+        return self.chunks if self.chunks is not None else len(self.document.chunks)
 
     def combined_rows(self) -> DocRows:
         return self.rows if self.rows is not None else doc_rows(self.document)

@@ -6,7 +6,9 @@ It owns three things:
   every file but reads only the ones that changed;
 - one row per converted document, keyed by ``sha256 + config hash + pipeline
   version``, pointing at its stored result ``OUTDIR/documents/<source>.json``
-  and keeping the measured ``seconds`` (so a rerun writes the same manifest);
+  and keeping the measured ``seconds`` (so a rerun writes the same manifest) and
+  its outline (status, errors, quality, pages without blocks: so an unchanged
+  rerun summarises every document without parsing its stored result);
 - the list of sources that disappeared, and a fingerprint of the last
   combined outputs written, so an unchanged rerun can skip all work.
 
@@ -37,6 +39,7 @@ from pipelines import __version__
 from pipelines.config import PipelineConfig
 from pipelines.errors import BatchLocked, StateError
 from pipelines.model import Document, Status
+from pipelines.outputs import outline
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS file_hashes (
 CREATE TABLE IF NOT EXISTS documents (
     source TEXT PRIMARY KEY, sha256 TEXT, config_hash TEXT, pipeline_version TEXT,
     status TEXT, final INTEGER, seconds REAL, pages INTEGER, chunks INTEGER,
-    quality REAL, error_code TEXT, inline_json TEXT, updated REAL
+    quality REAL, error_code TEXT, inline_json TEXT, updated REAL, outline_json TEXT
 );
 CREATE TABLE IF NOT EXISTS removed (
     source TEXT PRIMARY KEY, sha256 TEXT, removed_at REAL
@@ -72,15 +75,13 @@ class InputFile:
 
 
 @dataclass(frozen=True)
-class StoredDoc:
-    source: str
-    sha256: str
-    status: Status
+class StoredOutline:
+    """What a summary needs of a stored document without reading its result file:
+    its :func:`pipelines.outputs.outline` as JSON, its seconds and its chunk count."""
+
+    json: str
     seconds: float
-    pages: int
     chunks: int
-    quality: float | None
-    error_code: str
 
 
 @dataclass
@@ -127,6 +128,9 @@ class StateStore:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(documents)")}
+            if "outline_json" not in columns:  # a store written before outlines were kept
+                self.db.execute("ALTER TABLE documents ADD COLUMN outline_json TEXT")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store in {self.dir}: {exc}") from exc
 
@@ -180,7 +184,9 @@ class StateStore:
         final = code not in RETRY_NEXT_RUN
         quality = None if doc.quality.score != doc.quality.score else doc.quality.score
         self.db.execute(
-            "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO documents (source, sha256, config_hash, pipeline_version, "
+            "status, final, seconds, pages, chunks, quality, error_code, inline_json, updated, "
+            "outline_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.source,
                 doc.sha256 or input_sha256,
@@ -195,6 +201,7 @@ class StateStore:
                 code,
                 doc.model_dump_json() if inline else None,
                 time.time(),
+                outline(doc).model_dump_json(),
             ),
         )
         self.db.execute("DELETE FROM removed WHERE source = ?", (doc.source,))
@@ -203,6 +210,19 @@ class StateStore:
         row = self.db.execute("SELECT seconds FROM documents WHERE source = ?", (source,))
         found = row.fetchone()
         return float(found[0]) if found else 0.0
+
+    def outlines(self, sources: list[str]) -> dict[str, StoredOutline]:
+        """The stored outline, seconds and chunk count of each of ``sources`` that has
+        an outline (one query; a store written before outlines were kept has none)."""
+        wanted = set(sources)
+        return {
+            r[0]: StoredOutline(r[1], float(r[2]), int(r[3]))
+            for r in self.db.execute(
+                "SELECT source, outline_json, seconds, chunks FROM documents "
+                "WHERE outline_json IS NOT NULL"
+            )
+            if r[0] in wanted
+        }
 
     def inline_json(self, source: str) -> str | None:
         row = self.db.execute("SELECT inline_json FROM documents WHERE source = ?", (source,))
@@ -218,20 +238,6 @@ class StateStore:
             "INSERT OR REPLACE INTO removed VALUES (?, ?, ?)",
             (source, found[0] if found else "", time.time()),
         )
-
-    def summary(self, sources: list[str]) -> list[StoredDoc]:
-        rows = {
-            r[0]: r
-            for r in self.db.execute(
-                "SELECT source, sha256, status, seconds, pages, chunks, quality, error_code "
-                "FROM documents"
-            )
-        }
-        return [
-            StoredDoc(r[0], r[1], Status(r[2]), r[3], r[4], r[5], r[6], r[7] or "")
-            for s in sources
-            if (r := rows.get(s)) is not None
-        ]
 
     def removed_sources(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT source FROM removed ORDER BY source")]

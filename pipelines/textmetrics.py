@@ -101,7 +101,7 @@ class TextStats:
 
     @classmethod
     def of(cls, text: str) -> TextStats:
-        toks = _TOKEN_RE.findall(text)
+        toks = text.split()  # the same runs as _TOKEN_RE.findall, faster
         if not toks:
             return cls()
         counted, real = _word_counts(toks)

@@ -55,12 +55,14 @@ class _Draft:
 
 
 Counter = Callable[[str], int]
-_WORD_RE = re.compile(r"\S+")
 
 
 def approx_tokens(text: str) -> int:
-    """Fast estimate of subword tokens: the larger of words x 1.33 and characters / 4."""
-    words = len(_WORD_RE.findall(text))
+    """Fast estimate of subword tokens: the larger of words x 1.33 and characters / 4.
+
+    Words are runs of non-space characters (``str.split`` splits on exactly the
+    characters that the regular expression ``\\s`` matches)."""
+    words = len(text.split())
     return math.ceil(max(words * 1.33, len(text) / 4.0))
 
 
@@ -152,21 +154,23 @@ def _table_spans(text: str, budget: int, count: Counter) -> list[tuple[int, int]
 
 def _pieces(
     block: Block, offset: tuple[int, int] | None, budget: int, count: Counter
-) -> list[_Piece]:
+) -> list[tuple[_Piece, int]]:
+    """The block's pieces within ``budget``, each with its token count."""
     base = offset[0] if offset else -1
     n = count(block.text)
     if n <= budget:
         end = offset[1] if offset else -1
-        return [_Piece(block, block.text, base, end)]
+        return [(_Piece(block, block.text, base, end), n)]
     if block.type is ElementType.TABLE:
         spans = _table_spans(block.text, budget, count)
     else:
         limit = max(20, int(len(block.text) * budget / n * 0.95))
         spans = split_text(block.text, limit)
-    return [
+    pieces = [
         _Piece(block, block.text[a:b], base + a if offset else -1, base + b if offset else -1)
         for a, b in spans
     ]
+    return [(p, count(p.text)) for p in pieces]
 
 
 def _to_chunk(doc: Document, index: int, draft: _Draft, overlap: str, count: Counter) -> Chunk:
@@ -263,8 +267,7 @@ def chunk(doc: Document, cfg: ChunkConfig) -> Document:
                 if current.pieces:
                     drafts.append(current)
                 current = _Draft(headings=[t for _, t in path])
-            for piece in _pieces(block, offsets.get(block.id), budget, count):
-                n = count(piece.text)
+            for piece, n in _pieces(block, offsets.get(block.id), budget, count):
                 if current.pieces and current.tokens + sep + n > budget:
                     drafts.append(current)
                     current = _Draft(headings=list(current.headings))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 from pipelines.config import CleanConfig
 from pipelines.model import Block, Document, ElementType
@@ -94,13 +94,22 @@ def normalize_whitespace(text: str) -> str:
 
 def document_vocabulary(texts: list[str]) -> frozenset[str]:
     """Lower-case words a document spells out in full (not broken at a line end)."""
+    return _vocabulary(tuple(texts))
+
+
+@lru_cache(maxsize=2)
+def _vocabulary(texts: tuple[str, ...]) -> frozenset[str]:
+    """:func:`document_vocabulary`, kept for the last texts: the continuation and the
+    cleaning stages ask for the same texts when no paragraph was joined."""
     vocab: set[str] = set()
     for text in texts:
-        for line in text.split("\n"):
+        # Lower-casing first is the same: no trimmed character has a case, and
+        # lower-casing makes no whitespace, line break or trimmed character.
+        for line in text.lower().split("\n"):
             toks = line.split()
             if toks and toks[-1].endswith("-"):
                 toks = toks[:-1]  # a line-end fragment is no evidence
-            vocab.update(t.strip(_TRIM).lower() for t in toks)
+            vocab.update([t.strip(_TRIM) for t in toks])
     vocab.discard("")
     return frozenset(vocab)
 
@@ -195,7 +204,7 @@ def clean_text(
 
 def _clean_block(block: Block, cfg: CleanConfig, vocabulary: frozenset[str]) -> Block:
     text = clean_text(block.text, cfg, block.type, vocabulary)
-    return block.model_copy(update={"text": text})
+    return block if text == block.text else block.model_copy(update={"text": text})
 
 
 def clean(doc: Document, cfg: CleanConfig) -> Document:

@@ -199,7 +199,8 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
                 continue
             size = block_size(b, frame)
             top = frame.box(b.bbox).y0 / frame.height if b.bbox and frame.height else 1.0
-            if not b.bold and _heavy(b, frame, body_stroke):
+            # No body stroke measured (text-layer pages): no block is heavier than it.
+            if not b.bold and not math.isnan(body_stroke) and _heavy(b, frame, body_stroke):
                 b = b.model_copy(update={"bold": True})
             kind, level = _classify(b, size, page_body, pi == 0, top, cfg)
             decided[b.id] = (kind, level, size)

@@ -75,6 +75,8 @@ def _direction_votes(page: Page) -> dict[int, int]:
     votes = dict.fromkeys((0, 90, 180, 270), 0)
     for block in page.blocks:
         ws = block.words
+        if len(ws) < 2:
+            continue  # no pair of words (every block of a text-layer page)
         for a, b in itertools.pairwise(ws):
             dx = (b.bbox.x0 + b.bbox.x1 - a.bbox.x0 - a.bbox.x1) / 2
             dy = (b.bbox.y0 + b.bbox.y1 - a.bbox.y0 - a.bbox.y1) / 2

@@ -121,8 +121,8 @@ def split_block(block: Block, frame: Frame, cfg: LayoutConfig) -> list[Block]:
     cuts = _cut_points(lines, frame, cfg)
     bounds = [0, *cuts, len(lines)]
     groups = [lines[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-    if len(groups) == 1:
-        return [block.model_copy(update={"lines": lines})]
+    if len(groups) == 1:  # one paragraph: the block as it is when it kept its lines
+        return [block] if block.lines else [block.model_copy(update={"lines": lines})]
     words_match = sum(len(ln.text.split()) for ln in lines) == len(block.words)
     parts = []
     first_word = 0
