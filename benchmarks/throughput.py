@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     flow_rerun = time.perf_counter() - t0
     rows.append(
         (
-            "unchanged rerun of 500 files (inside a flow)",
+            "unchanged rerun of 500 files (run_batch, Python API)",
             f"{flow_rerun:.2f} s ({len(rerun.converted)} converted)",
             "<= 10 s",
             "met" if flow_rerun <= 10 and not rerun.converted else "MISSED",
