@@ -17,6 +17,10 @@ did is the whole page read again with it, so a page that no alternative helps
 costs a third of a reading more, not two. Which reading won and how many passes
 were made (band trials included) is recorded on ``ImageMeasurements``
 (``ocr_path``, ``ocr_attempts``).
+
+A ruined page (a reading that stays mostly guesses, :func:`is_hopeless`) is not
+searched on: once an alternative has been read whole and left it hopeless with a
+small gain, or has run out of time on it, no further alternative is read.
 """
 
 from __future__ import annotations
@@ -170,6 +174,11 @@ def sample_band(words: list[OcrWord], height: int) -> tuple[int, int] | None:
     return y0, y1
 
 
+def is_hopeless(reading: Reading) -> bool:
+    """True when a reading is mostly guesses: confidence under :data:`HOPELESS_CONFIDENCE`."""
+    return not reading.words or reading.confidence < HOPELESS_CONFIDENCE
+
+
 def is_poor(reading: Reading) -> bool:
     if not reading.words:
         return True
@@ -257,10 +266,15 @@ def recognize_page(
             raise
         except OcrError as exc:  # an alternative failing leaves the best reading standing
             logger.debug("OCR alternative %s failed: %s", alt.label, exc)
+            if is_hopeless(best):
+                break  # out of time on a ruined page: the next re-read would be too
             continue
-        if reading.score > best.score * IMPROVEMENT:
-            best = reading
-        else:
+        if reading.score <= best.score * IMPROVEMENT:
+            break
+        gain = reading.score / best.score if best.score > 0 else math.inf
+        best = reading
+        if is_hopeless(best) and gain < HOPELESS_GAIN:
+            logger.debug("still hopeless after %s (score x%.2f): no more passes", alt.label, gain)
             break
     m = best.repair.measurements
     m.ocr_path = best.label
@@ -271,6 +285,13 @@ def recognize_page(
 
 IMPROVEMENT = 1.02
 """An alternative replaces the best reading when it scores this much higher."""
+HOPELESS_CONFIDENCE = 0.5
+"""A reading less confident than this is mostly guesses (a ruined page: 0.14-0.21)..."""
+HOPELESS_GAIN = 1.5
+"""...and an alternative that leaves it so, gaining less than this factor, ends the search:
+the next alternatives (a whole re-read each, slow on such a page) would not rescue it
+either. An alternative that lifts it out of hopelessness (a turned page read upright)
+or gains more than this lets the search go on."""
 
 _Make = Callable[[Reading], "tuple[RepairResult, OcrEngine] | None"]
 _Trial = Callable[[Reading, "np.ndarray"], "tuple[np.ndarray, OcrEngine] | None"]

@@ -261,14 +261,17 @@ def measure_page(gray: np.ndarray) -> PageStats:
     # Pixel noise would merge with glyphs: smooth it away first, as strongly as measured.
     smoothed = cv2.medianBlur(inner, 5 if noise > 12 else 3) if noise >= 4 else inner
     mask = ink_mask(smoothed)
-    glyphs = glyph_stats(mask) if mask.mean() < 0.5 else Glyphs(math.nan, 0, 0)
+    sparse = mask.mean() < 0.5
+    glyphs = glyph_stats(mask) if sparse else Glyphs(math.nan, 0, 0)
+    # Specks are counted on the unsmoothed ink: the same mask when nothing was smoothed.
+    raw = glyphs if sparse and smoothed is inner else glyph_stats(ink_mask(inner))
     return PageStats(
         contrast=contrast(inner),
         noise=noise,
         blur=blur_level(inner),
         background_unevenness=background_unevenness(inner, glyphs.height),
         text_height=glyphs.height,
-        specks_per_glyph=glyph_stats(ink_mask(inner)).specks / max(1, glyphs.count),
+        specks_per_glyph=raw.specks / max(1, glyphs.count),
         paper_box=box,
         border_fraction=border,
         vertical_text=line_direction(mask, glyphs.height),

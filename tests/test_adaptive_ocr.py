@@ -50,6 +50,17 @@ def test_no_band_on_a_page_of_few_lines() -> None:
     assert sample_band([], height=600) is None
 
 
+def _lines_read(image: np.ndarray, conf: float) -> list[OcrWord]:
+    """The lines of ``TEXT`` that fit ``image`` (a page or a band of it), read at ``conf``."""
+    n = max(1, round(len(TEXT) * image.shape[0] / PAGE.shape[0]))
+    step = image.shape[0] // (n + 1)
+    return [
+        OcrWord(t, 20 + 40 * k, step * (i + 1), 30, step // 2, conf, 1, 1, i + 1)
+        for i in range(n)
+        for k, t in enumerate(TEXT[i % len(TEXT)].split())
+    ]
+
+
 class BandAwareEngine:
     """Reads every line of the page; binarised images well, others unsurely.
 
@@ -68,13 +79,7 @@ class BandAwareEngine:
         self.calls.append(image.shape[0])
         binary = set(np.unique(image[::5, ::5])) <= {0, 255}
         conf = 0.95 if binary and self.helps else (0.5 if binary else 0.7)
-        n = max(1, round(len(TEXT) * image.shape[0] / PAGE.shape[0]))
-        step = image.shape[0] // (n + 1)
-        return [
-            OcrWord(t, 20 + 40 * k, step * (i + 1), 30, step // 2, conf, 1, 1, i + 1)
-            for i in range(n)
-            for k, t in enumerate(TEXT[i % len(TEXT)].split())
-        ]
+        return _lines_read(image, conf)
 
     def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
         self.osd_calls += 1
@@ -144,3 +149,50 @@ def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
     busy = BusyEngine(helps=True)
     assert recognize_page(PAGE, cfg, busy, dpi=150).label == "psm3"
     assert len(busy.calls) == 1
+
+
+class RuinedPageEngine(BandAwareEngine):
+    """A ruined page: every version reads as guesses. Binarised a little better (or, with
+    ``rescued``, well); other page segmentation modes better still."""
+
+    def __init__(self, rescued: bool = False, psm: int = 3) -> None:
+        super().__init__(helps=True)
+        self.rescued = rescued
+        self.psm = psm
+        self.log: list[str] = []
+        self.page_height: list[int] = []
+
+    def with_psm(self, psm: int) -> RuinedPageEngine:
+        other = RuinedPageEngine(self.rescued, psm)
+        other.log, other.page_height = self.log, self.page_height  # one log for all modes
+        return other
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        binary = set(np.unique(image[::5, ::5])) <= {0, 255}
+        if not self.log:
+            self.page_height.append(image.shape[0])  # the first reading is of the whole page
+        whole = "page" if image.shape[0] > self.page_height[0] / 2 else "band"
+        self.log.append(f"psm{self.psm} {'binarised ' if binary else ''}{whole}")
+        conf = 0.2
+        if binary:
+            conf = 0.6 if self.rescued else 0.25
+        if self.psm != 3:
+            conf += 0.2
+        return _lines_read(image, conf)
+
+
+def test_a_reading_left_hopeless_by_a_small_gain_ends_the_search() -> None:
+    engine = RuinedPageEngine()
+    reading = recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
+    assert reading.label == "psm3 > binarised" and reading.confidence < 0.5
+    # The first reading, binarised on a band, then whole: nothing after it.
+    assert engine.log == ["psm3 page", "psm3 binarised band", "psm3 binarised page"]
+    assert reading.repair.measurements.ocr_attempts == 3
+
+
+def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
+    engine = RuinedPageEngine(rescued=True)
+    reading = recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
+    assert engine.log[:3] == ["psm3 page", "psm3 binarised band", "psm3 binarised page"]
+    assert len(engine.log) == 4  # the next alternative (geometry only, unscaled) is read
+    assert reading.label == "psm3 > binarised" and reading.confidence > 0.5

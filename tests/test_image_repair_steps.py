@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pymupdf
@@ -327,8 +328,18 @@ def _triage(path: Path) -> tuple[Page, int]:
     return pages[0], engine.calls
 
 
-def test_one_text_extraction_gives_the_text_layer_and_the_images(tmp_path: Path) -> None:
+def test_the_text_layer_and_the_images_come_without_the_image_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from extractors.pdf_text import read_text_and_images, read_text_layer
+
+    extracted: list[dict[str, Any]] = []
+    original = pymupdf.TextPage.extractDICT
+
+    def spy(self: pymupdf.TextPage, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original(self, *args, **kwargs)
+        extracted.append(out)
+        return out
 
     def build(page: pymupdf.Page) -> None:
         for i, line in enumerate(LINES):
@@ -337,7 +348,11 @@ def test_one_text_extraction_gives_the_text_layer_and_the_images(tmp_path: Path)
         page.insert_image(pymupdf.Rect(320, 400, 540, 500), pixmap=_scan_pixmap())
 
     with pymupdf.open(_pdf(tmp_path, build)) as doc:
-        layer, boxes = read_text_and_images(doc[0])
+        with monkeypatch.context() as m:
+            m.setattr(pymupdf.TextPage, "extractDICT", spy)
+            layer, boxes = read_text_and_images(doc[0])
+        # The text dict holds no image blocks: their pixels are not re-encoded for it.
+        assert extracted and all(b["type"] == 0 for b in extracted[-1]["blocks"])
         assert layer == read_text_layer(doc[0]) and len(layer) >= 1
         assert boxes == [tuple(info["bbox"]) for info in doc[0].get_image_info()]
         assert len(boxes) == 2
