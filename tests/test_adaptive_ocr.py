@@ -8,6 +8,7 @@ repair in front of them is the real one.
 from __future__ import annotations
 
 import time
+from dataclasses import astuple
 
 import numpy as np
 
@@ -196,3 +197,28 @@ def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
     assert engine.log[:3] == ["psm3 page", "psm3 binarised band", "psm3 binarised page"]
     assert len(engine.log) == 4  # the next alternative (geometry only, unscaled) is read
     assert reading.label == "psm3 > binarised" and reading.confidence > 0.5
+
+
+class UnusualTextEngine(BandAwareEngine):
+    """Reads the page confidently; ``real`` of every ten words are dictionary words."""
+
+    def __init__(self, real: int) -> None:
+        super().__init__(helps=False)
+        self.real = real
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        words = _lines_read(image, 0.9)
+        self.calls.append(image.shape[0])
+        return [
+            w if i % 10 < self.real else OcrWord("Qxz" + str(i), *astuple(w)[1:])
+            for i, w in enumerate(words)
+        ]
+
+
+def test_a_confident_reading_of_unusual_words_is_kept_as_read() -> None:
+    receipt = UnusualTextEngine(real=6)  # codes and abbreviations, read surely
+    assert recognize_page(PAGE, ExtractConfig(), receipt, dpi=150).validity < 0.8
+    assert len(receipt.calls) == 1  # no alternative: the image is not the problem
+    garbage = UnusualTextEngine(real=3)  # mostly non-words: worth another look
+    recognize_page(PAGE, ExtractConfig(), garbage, dpi=150)
+    assert len(garbage.calls) == 2  # a band trial

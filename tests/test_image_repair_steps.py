@@ -135,6 +135,23 @@ def test_dark_wedges_left_by_a_crop_are_whitened_and_the_text_is_not() -> None:
     assert whiten_edge_shadows(page) is page  # nothing to do: the same image back
 
 
+def test_a_faint_noisy_page_is_enlarged_by_the_glyphs_of_its_cleaned_copy() -> None:
+    from extractors.measure import measure_page
+    from extractors.repair import repair_for_ocr
+    from fixtures import degrade
+
+    page = render_text_page(LINES * 6, dpi=300, fontsize=12)  # ~29 px glyphs
+    faint = degrade.jpeg(degrade.gaussian_noise(degrade.low_contrast(page, 123, 204), 28, 1), 10)
+    assert measure_page(faint).text_height < 20  # its noise, measured as glyphs
+    repaired = repair_for_ocr(faint, ExtractConfig(), _NoOcr(), dpi=300)
+    assert "normalize_background" in repaired.measurements.repair_steps
+    assert not any(s.startswith("rescale") for s in repaired.measurements.repair_steps)
+    assert repaired.text_height > 25
+    small = render_text_page(LINES * 6, dpi=100, fontsize=12)  # real small print: enlarged
+    steps = repair_for_ocr(small, ExtractConfig(), _NoOcr(), dpi=100).measurements.repair_steps
+    assert any(s.startswith("rescale") for s in steps)
+
+
 def test_crop_and_rescale_are_affine() -> None:
     img = np.zeros((40, 60), np.uint8)
     img[25, 35] = 255
