@@ -18,9 +18,11 @@ costs a third of a reading more, not two. Which reading won and how many passes
 were made (band trials included) is recorded on ``ImageMeasurements``
 (``ocr_path``, ``ocr_attempts``).
 
-A ruined page (a reading that stays mostly guesses, :func:`is_hopeless`) is not
-searched on: once an alternative has been read whole and left it hopeless with a
-small gain, or has run out of time on it, no further alternative is read.
+A ruined page (a reading of mostly guesses, :func:`is_hopeless`) is searched
+sparingly: besides turning it by OSD, an alternative is read whole only when it reads
+the sample band :data:`HOPELESS_GAIN` times better (none that has no sample); once a
+whole re-read has left it hopeless with a smaller gain, or has run out of time on
+it, no further alternative is read.
 """
 
 from __future__ import annotations
@@ -234,6 +236,7 @@ def recognize_page(
         if band is None:
             return True  # too few lines to sample: read the page whole
         y0, y1 = band
+        need = HOPELESS_GAIN if is_hopeless(best) else BAND_IMPROVEMENT
         made = alt.trial(best, best.repair.image[y0:y1])
         if made is None:
             return True  # does not apply: make() says so and the search goes on
@@ -242,7 +245,7 @@ def recognize_page(
         inside = [w for w in best.words if y0 <= w.top and w.top + w.height <= y1]
         before = reading_score(inside, english)[2]
         logger.debug("%s on rows %d-%d: score %.0f vs %.0f", alt.label, y0, y1, trial, before)
-        return trial > before * BAND_IMPROVEMENT
+        return trial > before * need
 
     best = read("psm3", repair, engine, cfg.ocr_timeout_s)
     first_s = cpu_seconds() - start
@@ -254,6 +257,9 @@ def recognize_page(
         if elapsed + first_s > cfg.page_time_budget_s:
             logger.debug("page time budget spent after %.1f CPU seconds", elapsed)
             break
+        if is_hopeless(best) and alt.trial is None and not alt.turns:
+            logger.debug("%s skipped: a hopeless reading is re-read only on a sample", alt.label)
+            continue
         # An alternative may not run past the page budget (never below a floor).
         timeout = min(cfg.ocr_timeout_s, max(5.0, remaining))
         try:
@@ -295,10 +301,11 @@ corpus: band gains of 1.03-1.05 never held on the whole page)."""
 HOPELESS_CONFIDENCE = 0.5
 """A reading less confident than this is mostly guesses (a ruined page: 0.14-0.21)..."""
 HOPELESS_GAIN = 1.5
-"""...and an alternative that leaves it so, gaining less than this factor, ends the search:
+"""...and is re-read whole only by an alternative that reads its sample band this many
+times better. A whole re-read that leaves it hopeless, gaining less, ends the search:
 the next alternatives (a whole re-read each, slow on such a page) would not rescue it
-either. An alternative that lifts it out of hopelessness (a turned page read upright)
-or gains more than this lets the search go on."""
+either (generated ruined pages: binarised 1.15x and 1.23x, then the next re-read ran
+out of time). A turned page read upright is no longer hopeless: the search goes on."""
 
 _Make = Callable[[Reading], "tuple[RepairResult, OcrEngine] | None"]
 _Trial = Callable[[Reading, "np.ndarray"], "tuple[np.ndarray, OcrEngine] | None"]
@@ -313,6 +320,9 @@ class _Alternative:
     """For an alternative that keeps the page's geometry: the same change made to a
     band of the best reading's image, to try on a sample before reading it all
     (None: the alternative does not apply to this page)."""
+    turns: bool = False
+    """The alternative turns the page (OSD): the one tried on a hopeless reading without
+    a sample, since a page read sideways or upside down reads hopelessly."""
 
 
 def _alternatives(
@@ -354,7 +364,7 @@ def _alternatives(
             rotate_result(version, turn % 360)
         return version, engine
 
-    yield _Alternative("turned by OSD", turned)
+    yield _Alternative("turned by OSD", turned, turns=True)
     yield _Alternative("binarised", binarised, binarised_band)
     yield _Alternative("geometry only", geometry_only)
     if isinstance(engine, PsmSwitchable):

@@ -153,18 +153,17 @@ def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
 
 
 class RuinedPageEngine(BandAwareEngine):
-    """A ruined page: every version reads as guesses. Binarised a little better (or, with
-    ``rescued``, well); other page segmentation modes better still."""
+    """A ruined page: the first reading is guesses (0.2). Binarised, its sample band reads
+    at ``band`` and the whole page at ``page``; other modes read as psm 3 does."""
 
-    def __init__(self, rescued: bool = False, psm: int = 3) -> None:
+    def __init__(self, band: float, page: float, psm: int = 3) -> None:
         super().__init__(helps=True)
-        self.rescued = rescued
-        self.psm = psm
+        self.band, self.page, self.psm = band, page, psm
         self.log: list[str] = []
         self.page_height: list[int] = []
 
     def with_psm(self, psm: int) -> RuinedPageEngine:
-        other = RuinedPageEngine(self.rescued, psm)
+        other = RuinedPageEngine(self.band, self.page, psm)
         other.log, other.page_height = self.log, self.page_height  # one log for all modes
         return other
 
@@ -172,29 +171,47 @@ class RuinedPageEngine(BandAwareEngine):
         binary = set(np.unique(image[::5, ::5])) <= {0, 255}
         if not self.log:
             self.page_height.append(image.shape[0])  # the first reading is of the whole page
-        whole = "page" if image.shape[0] > self.page_height[0] / 2 else "band"
-        self.log.append(f"psm{self.psm} {'binarised ' if binary else ''}{whole}")
-        conf = 0.2
-        if binary:
-            conf = 0.6 if self.rescued else 0.25
-        if self.psm != 3:
-            conf += 0.2
+        whole = image.shape[0] > self.page_height[0] / 2
+        self.log.append(
+            f"psm{self.psm} {'binarised ' if binary else ''}{'page' if whole else 'band'}"
+        )
+        conf = 0.2 if not binary else (self.page if whole else self.band)
         return _lines_read(image, conf)
 
 
+FIRST = ["psm3 page", "psm3 binarised band"]
+
+
+def _search(engine: RuinedPageEngine) -> Reading:
+    return recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
+
+
+def test_a_hopeless_reading_is_read_again_only_after_a_rescue_on_the_sample() -> None:
+    engine = RuinedPageEngine(band=0.25, page=0.25)  # 1.25x on the band: no rescue
+    assert _search(engine).label == "psm3"
+    assert engine.log == FIRST
+
+
 def test_a_reading_left_hopeless_by_a_small_gain_ends_the_search() -> None:
-    engine = RuinedPageEngine()
-    reading = recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
+    engine = RuinedPageEngine(band=0.4, page=0.25)  # the band promised more than the page gave
+    reading = _search(engine)
     assert reading.label == "psm3 > binarised" and reading.confidence < 0.5
-    # The first reading, binarised on a band, then whole: nothing after it.
-    assert engine.log == ["psm3 page", "psm3 binarised band", "psm3 binarised page"]
+    assert engine.log == [*FIRST, "psm3 binarised page"]  # nothing after it
     assert reading.repair.measurements.ocr_attempts == 3
 
 
+def test_a_hopeless_reading_is_not_re_read_whole_without_a_sample() -> None:
+    engine = RuinedPageEngine(band=0.4, page=0.4)  # 2x, still hopeless: the search goes on
+    _search(engine)
+    assert engine.log[:3] == [*FIRST, "psm3 binarised page"]
+    assert "psm3 page" not in engine.log[1:]  # geometry only (no sample) is not read
+    assert engine.log[3:] == ["psm6 binarised band"]  # the next sampled alternative is
+
+
 def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
-    engine = RuinedPageEngine(rescued=True)
-    reading = recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
-    assert engine.log[:3] == ["psm3 page", "psm3 binarised band", "psm3 binarised page"]
+    engine = RuinedPageEngine(band=0.6, page=0.6)
+    reading = _search(engine)
+    assert engine.log[:3] == [*FIRST, "psm3 binarised page"]
     assert len(engine.log) == 4  # the next alternative (geometry only, unscaled) is read
     assert reading.label == "psm3 > binarised" and reading.confidence > 0.5
 
