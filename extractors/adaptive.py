@@ -233,8 +233,8 @@ def recognize_page(
         if alt.trial is None:
             return True
         band = sample_band(best.words, best.repair.image.shape[0])
-        if band is None:
-            return True  # too few lines to sample: read the page whole
+        if band is None:  # too few lines to sample: read the page whole (not a ruined one)
+            return not is_hopeless(best)
         y0, y1 = band
         need = HOPELESS_GAIN if is_hopeless(best) else BAND_IMPROVEMENT
         made = alt.trial(best, best.repair.image[y0:y1])

@@ -208,6 +208,19 @@ def test_a_hopeless_reading_is_not_re_read_whole_without_a_sample() -> None:
     assert engine.log[3:] == ["psm6 binarised band"]  # the next sampled alternative is
 
 
+class FewLinesEngine(RuinedPageEngine):
+    """A ruined page on which OCR finds only two lines: too few for a sample band."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        return [w for w in super().recognize(image, languages, timeout_s) if w.line <= 2]
+
+
+def test_a_hopeless_reading_too_short_to_sample_is_not_re_read() -> None:
+    engine = FewLinesEngine(band=0.9, page=0.9)
+    assert _search(engine).label == "psm3"
+    assert engine.log == ["psm3 page"]
+
+
 def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
     engine = RuinedPageEngine(band=0.6, page=0.6)
     reading = _search(engine)
