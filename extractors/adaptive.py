@@ -356,8 +356,9 @@ def _alternatives(
         return binarize(band, window(best)), engine
 
     def geometry_only(best: Reading) -> tuple[RepairResult, OcrEngine] | None:
-        if not best.repair.measurements.repair_steps:
-            return None
+        steps = best.repair.measurements.repair_steps
+        if not steps or "binarize" in steps:
+            return None  # nothing to undo, or more pixel work read better: undoing won't
         version = repair_for_ocr(image, cfg, engine, dpi=dpi, pixels=False)
         turn = best.repair.measurements.rotation_applied - version.measurements.rotation_applied
         if turn % 360:
