@@ -228,6 +228,26 @@ def line_direction(mask: np.ndarray, text_height: float) -> float:
     return (vertical + 1.0) / (horizontal + 1.0)
 
 
+SMOOTH_NOISE = 4.0
+"""Grey levels of pixel noise from which the page is smoothed before its glyphs are found."""
+
+
+def glyph_mask(gray: np.ndarray, noise: float) -> np.ndarray:
+    """Ink mask for glyph measurements: pixel noise of ``noise`` grey levels would merge
+    with glyphs, so it is smoothed away first, as strongly as measured."""
+    import cv2
+
+    if noise < SMOOTH_NOISE:
+        return ink_mask(gray)
+    return ink_mask(cv2.medianBlur(gray, 5 if noise > 12 else 3))
+
+
+def glyph_height(gray: np.ndarray) -> float:
+    """Median glyph height of a page as :func:`measure_page` finds it (NaN: none found)."""
+    mask = glyph_mask(gray, noise_level(gray))
+    return glyph_stats(mask).height if mask.mean() < 0.5 else math.nan
+
+
 @dataclass(frozen=True)
 class PageStats:
     """Everything measured on one page image."""
@@ -255,20 +275,19 @@ def measure_page(gray: np.ndarray) -> PageStats:
         x0, y0, x1, y1 = box
         inner = gray[y0:y1, x0:x1]
         border = 1.0 - (x1 - x0) * (y1 - y0) / float(h * w)
-    import cv2
-
     noise = noise_level(inner)
-    # Pixel noise would merge with glyphs: smooth it away first, as strongly as measured.
-    smoothed = cv2.medianBlur(inner, 5 if noise > 12 else 3) if noise >= 4 else inner
-    mask = ink_mask(smoothed)
-    glyphs = glyph_stats(mask) if mask.mean() < 0.5 else Glyphs(math.nan, 0, 0)
+    mask = glyph_mask(inner, noise)
+    sparse = mask.mean() < 0.5
+    glyphs = glyph_stats(mask) if sparse else Glyphs(math.nan, 0, 0)
+    # Specks are counted on the unsmoothed ink: the same mask when nothing was smoothed.
+    raw = glyphs if sparse and noise < SMOOTH_NOISE else glyph_stats(ink_mask(inner))
     return PageStats(
         contrast=contrast(inner),
         noise=noise,
         blur=blur_level(inner),
         background_unevenness=background_unevenness(inner, glyphs.height),
         text_height=glyphs.height,
-        specks_per_glyph=glyph_stats(ink_mask(inner)).specks / max(1, glyphs.count),
+        specks_per_glyph=raw.specks / max(1, glyphs.count),
         paper_box=box,
         border_fraction=border,
         vertical_text=line_direction(mask, glyphs.height),

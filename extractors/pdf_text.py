@@ -95,12 +95,19 @@ def read_text_layer(page: pymupdf.Page) -> list[TextLayerBlock]:
 
 def read_text_and_images(page: pymupdf.Page) -> tuple[list[TextLayerBlock], list[Box]]:
     """The text layer (as :func:`read_text_layer`) and the boxes of the page's images
-    (as ``page.get_image_info()``), from one text extraction of the page."""
+    (as ``page.get_image_info()``), from one text extraction of a page without images.
+
+    A page with images is run once more without them for its text: the dict of a
+    text page that keeps images carries each image's pixels, re-encoded as PNG
+    unless it is a JPEG (a 300 dpi scan: a third of a second or more per page).
+    """
     import pymupdf
 
     tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT)
-    layer = _layer(tp.extractDICT(cb=page.cropbox, sort=True))
     boxes = [tuple(float(v) for v in info["bbox"]) for info in tp.extractIMGINFO()]
+    if boxes:
+        tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
+    layer = _layer(tp.extractDICT(cb=page.cropbox, sort=True))
     return layer, boxes  # type: ignore[return-value]
 
 

@@ -18,7 +18,14 @@ from typing import Protocol
 
 import numpy as np
 
-from extractors.measure import PageStats, background, contrast, ink_mask, measure_page
+from extractors.measure import (
+    PageStats,
+    background,
+    contrast,
+    glyph_height,
+    ink_mask,
+    measure_page,
+)
 from pipelines.config import ExtractConfig
 from pipelines.model import MANY_SPECKS, STRONG_NOISE, BBox, ImageMeasurements
 
@@ -454,6 +461,14 @@ def repair_for_ocr(
         result.apply("denoise", denoise(result.image, level))
     if stats.contrast < FLAT_CONTRAST or stats.background_unevenness >= UNEVEN_BACKGROUND:
         result.apply("normalize_background", normalize_background(result.image, th))
+        if not th >= MIN_GLYPH_PX:
+            # Small glyphs, or none, measured on a faint page may be its noise: the
+            # glyphs of the cleaned page decide how much it is enlarged (a typewriter
+            # page at contrast 0.09: 9 px measured, 24 px once cleaned).
+            again = glyph_height(result.image)
+            if again == again:
+                th = again
+                result.text_height = th
     if stats.specks_per_glyph >= MANY_SPECKS and th == th:
         result.apply("despeckle", despeckle(result.image, max(2, round(SPECK_AREA * th * th))))
 

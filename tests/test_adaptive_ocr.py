@@ -8,6 +8,7 @@ repair in front of them is the real one.
 from __future__ import annotations
 
 import time
+from dataclasses import astuple
 
 import numpy as np
 
@@ -50,6 +51,17 @@ def test_no_band_on_a_page_of_few_lines() -> None:
     assert sample_band([], height=600) is None
 
 
+def _lines_read(image: np.ndarray, conf: float) -> list[OcrWord]:
+    """The lines of ``TEXT`` that fit ``image`` (a page or a band of it), read at ``conf``."""
+    n = max(1, round(len(TEXT) * image.shape[0] / PAGE.shape[0]))
+    step = image.shape[0] // (n + 1)
+    return [
+        OcrWord(t, 20 + 40 * k, step * (i + 1), 30, step // 2, conf, 1, 1, i + 1)
+        for i in range(n)
+        for k, t in enumerate(TEXT[i % len(TEXT)].split())
+    ]
+
+
 class BandAwareEngine:
     """Reads every line of the page; binarised images well, others unsurely.
 
@@ -68,13 +80,7 @@ class BandAwareEngine:
         self.calls.append(image.shape[0])
         binary = set(np.unique(image[::5, ::5])) <= {0, 255}
         conf = 0.95 if binary and self.helps else (0.5 if binary else 0.7)
-        n = max(1, round(len(TEXT) * image.shape[0] / PAGE.shape[0]))
-        step = image.shape[0] // (n + 1)
-        return [
-            OcrWord(t, 20 + 40 * k, step * (i + 1), 30, step // 2, conf, 1, 1, i + 1)
-            for i in range(n)
-            for k, t in enumerate(TEXT[i % len(TEXT)].split())
-        ]
+        return _lines_read(image, conf)
 
     def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
         self.osd_calls += 1
@@ -144,3 +150,106 @@ def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
     busy = BusyEngine(helps=True)
     assert recognize_page(PAGE, cfg, busy, dpi=150).label == "psm3"
     assert len(busy.calls) == 1
+
+
+class RuinedPageEngine(BandAwareEngine):
+    """A ruined page: the first reading is guesses (0.2). Binarised, its sample band reads
+    at ``band`` and the whole page at ``page``; other modes read as psm 3 does."""
+
+    def __init__(self, band: float, page: float, psm: int = 3) -> None:
+        super().__init__(helps=True)
+        self.band, self.page, self.psm = band, page, psm
+        self.log: list[str] = []
+        self.page_height: list[int] = []
+
+    def with_psm(self, psm: int) -> RuinedPageEngine:
+        other = RuinedPageEngine(self.band, self.page, psm)
+        other.log, other.page_height = self.log, self.page_height  # one log for all modes
+        return other
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        binary = set(np.unique(image[::5, ::5])) <= {0, 255}
+        if not self.log:
+            self.page_height.append(image.shape[0])  # the first reading is of the whole page
+        whole = image.shape[0] > self.page_height[0] / 2
+        self.log.append(
+            f"psm{self.psm} {'binarised ' if binary else ''}{'page' if whole else 'band'}"
+        )
+        conf = 0.2 if not binary else (self.page if whole else self.band)
+        return _lines_read(image, conf)
+
+
+FIRST = ["psm3 page", "psm3 binarised band"]
+
+
+def _search(engine: RuinedPageEngine) -> Reading:
+    return recognize_page(PAGE, ExtractConfig(max_ocr_attempts=8), engine, dpi=150)
+
+
+def test_a_hopeless_reading_is_read_again_only_after_a_rescue_on_the_sample() -> None:
+    engine = RuinedPageEngine(band=0.25, page=0.25)  # 1.25x on the band: no rescue
+    assert _search(engine).label == "psm3"
+    assert engine.log == FIRST
+
+
+def test_a_reading_left_hopeless_by_a_small_gain_ends_the_search() -> None:
+    engine = RuinedPageEngine(band=0.4, page=0.25)  # the band promised more than the page gave
+    reading = _search(engine)
+    assert reading.label == "psm3 > binarised" and reading.confidence < 0.5
+    assert engine.log == [*FIRST, "psm3 binarised page"]  # nothing after it
+    assert reading.repair.measurements.ocr_attempts == 3
+
+
+def test_a_hopeless_reading_is_not_re_read_whole_without_a_sample() -> None:
+    engine = RuinedPageEngine(band=0.4, page=0.4)  # 2x, still hopeless: the search goes on
+    _search(engine)
+    assert engine.log[:3] == [*FIRST, "psm3 binarised page"]
+    assert "psm3 page" not in engine.log[1:]  # no re-read without a sample (geometry only)
+    assert engine.log[3:] == ["psm6 binarised band"]  # the next sampled alternative is
+
+
+class FewLinesEngine(RuinedPageEngine):
+    """A ruined page on which OCR finds only two lines: too few for a sample band."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        return [w for w in super().recognize(image, languages, timeout_s) if w.line <= 2]
+
+
+def test_a_hopeless_reading_too_short_to_sample_is_not_re_read() -> None:
+    engine = FewLinesEngine(band=0.9, page=0.9)
+    assert _search(engine).label == "psm3"
+    assert engine.log == ["psm3 page"]
+
+
+def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
+    engine = RuinedPageEngine(band=0.6, page=0.6)
+    reading = _search(engine)
+    # The search goes on: not to the page without its pixel repairs (binarising them
+    # read better), to the next sampled alternative.
+    assert engine.log == [*FIRST, "psm3 binarised page", "psm6 binarised band"]
+    assert reading.label == "psm3 > binarised" and reading.confidence > 0.5
+
+
+class UnusualTextEngine(BandAwareEngine):
+    """Reads the page confidently; ``real`` of every ten words are dictionary words."""
+
+    def __init__(self, real: int) -> None:
+        super().__init__(helps=False)
+        self.real = real
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        words = _lines_read(image, 0.9)
+        self.calls.append(image.shape[0])
+        return [
+            w if i % 10 < self.real else OcrWord("Qxz" + str(i), *astuple(w)[1:])
+            for i, w in enumerate(words)
+        ]
+
+
+def test_a_confident_reading_of_unusual_words_is_kept_as_read() -> None:
+    receipt = UnusualTextEngine(real=6)  # codes and abbreviations, read surely
+    assert recognize_page(PAGE, ExtractConfig(), receipt, dpi=150).validity < 0.8
+    assert len(receipt.calls) == 1  # no alternative: the image is not the problem
+    garbage = UnusualTextEngine(real=3)  # mostly non-words: worth another look
+    recognize_page(PAGE, ExtractConfig(), garbage, dpi=150)
+    assert len(garbage.calls) == 2  # a band trial

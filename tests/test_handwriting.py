@@ -80,6 +80,27 @@ def test_a_margin_note_is_found_and_printed_text_is_not() -> None:
     assert found and all(_inside(r, NOTE_BOX) for r in found)
 
 
+def test_ink_is_only_grouped_when_some_is_left_unexplained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from extractors import handwriting
+
+    grouped: list[float] = []
+    real_regions = handwriting.regions
+
+    def counting(mask: np.ndarray, text_height: float) -> list[tuple[int, int, int, int, int]]:
+        grouped.append(text_height)
+        return real_regions(mask, text_height)
+
+    monkeypatch.setattr(handwriting, "regions", counting)
+    img, words = _printed_page()
+    assert find_handwriting(img, words, text_height=35) == []
+    assert grouped == []  # every ink pixel lies in a confidently read word: no search
+    found = find_handwriting(draw_note(img, 7, NOTE_AT), words, text_height=35)
+    assert len(grouped) == 1 and grouped[0] < 35  # searched, on a downscaled copy
+    assert found and all(_inside(r, NOTE_BOX) for r in found)  # in the page's pixels
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_damaged_print_read_unsurely_is_not_taken_for_handwriting(seed: int) -> None:
     img, words = _printed_page()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pymupdf
@@ -134,6 +135,23 @@ def test_dark_wedges_left_by_a_crop_are_whitened_and_the_text_is_not() -> None:
     assert whiten_edge_shadows(page) is page  # nothing to do: the same image back
 
 
+def test_a_faint_noisy_page_is_enlarged_by_the_glyphs_of_its_cleaned_copy() -> None:
+    from extractors.measure import measure_page
+    from extractors.repair import repair_for_ocr
+    from fixtures import degrade
+
+    page = render_text_page(LINES * 6, dpi=300, fontsize=12)  # ~29 px glyphs
+    faint = degrade.jpeg(degrade.gaussian_noise(degrade.low_contrast(page, 123, 204), 28, 1), 10)
+    assert measure_page(faint).text_height < 20  # its noise, measured as glyphs
+    repaired = repair_for_ocr(faint, ExtractConfig(), _NoOcr(), dpi=300)
+    assert "normalize_background" in repaired.measurements.repair_steps
+    assert not any(s.startswith("rescale") for s in repaired.measurements.repair_steps)
+    assert repaired.text_height > 25
+    small = render_text_page(LINES * 6, dpi=100, fontsize=12)  # real small print: enlarged
+    steps = repair_for_ocr(small, ExtractConfig(), _NoOcr(), dpi=100).measurements.repair_steps
+    assert any(s.startswith("rescale") for s in steps)
+
+
 def test_crop_and_rescale_are_affine() -> None:
     img = np.zeros((40, 60), np.uint8)
     img[25, 35] = 255
@@ -231,7 +249,11 @@ def test_small_text_is_upscaled_and_boxes_stay_in_original_pixels() -> None:
 
 
 class ScriptedEngine:
-    """Reads well only binarised (black and white) images: the alternative must win."""
+    """Reads well only binarised (black and white) images: the alternative must win.
+
+    Other images read poorly, not hopelessly (0.6): a hopeless reading of a page too
+    short for a sample band is not re-read (tests/test_adaptive_ocr.py).
+    """
 
     name = "scripted"
 
@@ -243,7 +265,7 @@ class ScriptedEngine:
         good = set(np.unique(image[::7, ::7])) <= {0, 255}
         words = LINES[0].split() if good else ["xq", "zzkv"]
         return [
-            OcrWord(t, 10 * i, 10, 9, 9, 0.95 if good else 0.4, 1, 1, 1)
+            OcrWord(t, 10 * i, 10, 9, 9, 0.95 if good else 0.6, 1, 1, 1)
             for i, t in enumerate(words)
         ]
 
@@ -327,8 +349,18 @@ def _triage(path: Path) -> tuple[Page, int]:
     return pages[0], engine.calls
 
 
-def test_one_text_extraction_gives_the_text_layer_and_the_images(tmp_path: Path) -> None:
+def test_the_text_layer_and_the_images_come_without_the_image_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from extractors.pdf_text import read_text_and_images, read_text_layer
+
+    extracted: list[dict[str, Any]] = []
+    original = pymupdf.TextPage.extractDICT
+
+    def spy(self: pymupdf.TextPage, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original(self, *args, **kwargs)
+        extracted.append(out)
+        return out
 
     def build(page: pymupdf.Page) -> None:
         for i, line in enumerate(LINES):
@@ -337,7 +369,11 @@ def test_one_text_extraction_gives_the_text_layer_and_the_images(tmp_path: Path)
         page.insert_image(pymupdf.Rect(320, 400, 540, 500), pixmap=_scan_pixmap())
 
     with pymupdf.open(_pdf(tmp_path, build)) as doc:
-        layer, boxes = read_text_and_images(doc[0])
+        with monkeypatch.context() as m:
+            m.setattr(pymupdf.TextPage, "extractDICT", spy)
+            layer, boxes = read_text_and_images(doc[0])
+        # The text dict holds no image blocks: their pixels are not re-encoded for it.
+        assert extracted and all(b["type"] == 0 for b in extracted[-1]["blocks"])
         assert layer == read_text_layer(doc[0]) and len(layer) >= 1
         assert boxes == [tuple(info["bbox"]) for info in doc[0].get_image_info()]
         assert len(boxes) == 2
