@@ -194,7 +194,14 @@ def test_workers_keep_large_arrays_off_the_heap() -> None:
     assert worker_env({"MALLOC_MMAP_THRESHOLD_": "65536"})["MALLOC_MMAP_THRESHOLD_"] == "65536"
     worker = Worker()
     try:
-        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
-        assert b"MALLOC_MMAP_THRESHOLD_=131072" in environ
+        # Between fork and exec the child's environ reads empty, or as the parent's:
+        # read it again until the exec has happened (the worker's own variables).
+        want = b"MALLOC_MMAP_THRESHOLD_=131072"
+        deadline = time.monotonic() + 10
+        environ: list[bytes] = []
+        while want not in environ and time.monotonic() < deadline:
+            time.sleep(0.02)
+            environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+        assert want in environ
     finally:
         worker.close()
