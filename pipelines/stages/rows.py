@@ -14,6 +14,7 @@ and a lone pair of lines at one height (two headings) is not a row layout.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -130,15 +131,6 @@ def _groups(blocks: list[Block], frame: Frame) -> list[list[int]]:
     return [g for root, g in groups.items() if len(g) >= 2 and shared.get(root, 0) >= MIN_ROWS]
 
 
-def _union(boxes: list[BBox]) -> BBox:
-    return BBox(
-        x0=min(b.x0 for b in boxes),
-        y0=min(b.y0 for b in boxes),
-        x1=max(b.x1 for b in boxes),
-        y1=max(b.y1 for b in boxes),
-    )
-
-
 def _words_of(block: Block, line: TextLine) -> list[Word]:
     """The words of ``block`` whose middles lie in ``line``'s box, left to right."""
     box = line.bbox
@@ -171,7 +163,7 @@ def _joined(blocks: list[Block], group: list[int], frame: Frame) -> Block:
         out_lines.append(
             TextLine(
                 text=" ".join(p.text for p in parts),
-                bbox=_union([p.bbox for p in parts if p.bbox is not None]),
+                bbox=functools.reduce(BBox.union, [p.bbox for p in parts if p.bbox is not None]),
                 font_size=parts[0].font_size,
                 em=parts[0].em,
             )
@@ -180,7 +172,9 @@ def _joined(blocks: list[Block], group: list[int], frame: Frame) -> Block:
     confs = [w.confidence for w in words if not math.isnan(w.confidence)]
     return first.model_copy(
         update={
-            "bbox": _union([b for i in group if (b := blocks[i].bbox) is not None]),
+            "bbox": functools.reduce(
+                BBox.union, [b for i in group if (b := blocks[i].bbox) is not None]
+            ),
             "text": "\n".join(ln.text for ln in out_lines),
             "type": ElementType.PARAGRAPH,
             "level": None,
