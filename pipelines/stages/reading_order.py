@@ -60,6 +60,11 @@ def _bands(items: list[_Item], min_gap: float) -> list[list[_Item]]:
     return bands
 
 
+def _left(box: BBox, mid: float) -> bool:
+    """Whether ``box`` lies left of a gutter whose middle is ``mid`` (by its own middle)."""
+    return (box.x0 + box.x1) / 2 < mid
+
+
 def _crosses(band: list[_Item], gutter: tuple[float, float]) -> bool:
     """Whether a block of ``band`` spans the middle of ``gutter`` (a full-width block)."""
     mid = (gutter[0] + gutter[1]) / 2
@@ -75,12 +80,12 @@ def _ended(band: list[_Item], region: list[_Item], gutter: tuple[float, float], 
     A column's next paragraph follows its side closely, so it is not a new row.
     """
     mid = (gutter[0] + gutter[1]) / 2
-    sides = {(b.x0 + b.x1) / 2 < mid for _, b in band}
+    sides = {_left(b, mid) for _, b in band}
     if len(sides) != 1:
         return False
     left = sides.pop()
-    own = [b.y1 for _, b in region if ((b.x0 + b.x1) / 2 < mid) == left]
-    other = [b.y1 for _, b in region if ((b.x0 + b.x1) / 2 < mid) != left]
+    own = [b.y1 for _, b in region if _left(b, mid) == left]
+    other = [b.y1 for _, b in region if _left(b, mid) != left]
     if not own or not other:
         return False
     top = min(b.y0 for _, b in band)
@@ -90,7 +95,7 @@ def _ended(band: list[_Item], region: list[_Item], gutter: tuple[float, float], 
 def _sided(region: list[_Item], gutter: tuple[float, float]) -> bool:
     """Whether both sides of ``gutter`` hold two blocks or more (not a heading beside a title)."""
     mid = (gutter[0] + gutter[1]) / 2
-    left = sum((b.x0 + b.x1) / 2 < mid for _, b in region)
+    left = sum(_left(b, mid) for _, b in region)
     return min(left, len(region) - left) >= 2
 
 
@@ -139,8 +144,8 @@ def _order(items: list[_Item], cfg: LayoutConfig, depth: int = 0) -> list[int]:
     gutter = _gutter(items, cfg.column_gap)
     if gutter is not None:
         mid = (gutter[0] + gutter[1]) / 2
-        left = [it for it in items if (it[1].x0 + it[1].x1) / 2 < mid]
-        right = [it for it in items if (it[1].x0 + it[1].x1) / 2 >= mid]
+        left = [it for it in items if _left(it[1], mid)]
+        right = [it for it in items if not _left(it[1], mid)]
         return _order(left, cfg, depth + 1) + _order(right, cfg, depth + 1)
     merged = _regions(items, cfg)
     if len(merged) == 1 and _gutter(merged[0], cfg.column_gap) is None:
@@ -151,7 +156,7 @@ def _order(items: list[_Item], cfg: LayoutConfig, depth: int = 0) -> list[int]:
     return out
 
 
-def _rows(items: list[_Item], cfg: LayoutConfig) -> list[int]:
+def _ocr_order(items: list[_Item], cfg: LayoutConfig) -> list[int]:
     """OCR order: the page's regions top to bottom, Tesseract's own order inside each."""
     if _gutter(items, cfg.column_gap) is not None:
         return sorted(i for i, _ in items)
@@ -171,7 +176,7 @@ def order_page(page: Page, cfg: LayoutConfig) -> Page:
     side down into the "Bill to" block before the "Invoice No." block beside
     the letterhead, and can put a page's last line before the blocks above it.
     """
-    rows = page.method is ExtractionMethod.OCR and not cfg.reorder_ocr
+    ocr = page.method is ExtractionMethod.OCR and not cfg.reorder_ocr
     frame = page_frame(page)
     boxed: list[_Item] = []
     unboxed: list[int] = []
@@ -183,7 +188,7 @@ def order_page(page: Page, cfg: LayoutConfig) -> Page:
             boxed.append((i, box))
     if len(boxed) < 2:
         return page
-    order = (_rows(boxed, cfg) if rows else _order(boxed, cfg)) + unboxed
+    order = (_ocr_order(boxed, cfg) if ocr else _order(boxed, cfg)) + unboxed
     if order == list(range(len(page.blocks))):
         return page
     blocks: list[Block] = [page.blocks[i] for i in order]
