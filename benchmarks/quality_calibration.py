@@ -78,11 +78,6 @@ class PageRecord:
     features are recomputed from it, so a feature change needs no new OCR run."""
 
 
-def _generated(dir_: Path, seed: int, pages: int) -> Path:
-
-    return ensure_corpus(dir_, seed, pages)
-
-
 def _page_truths_generated(root: Path) -> list[tuple[Path, list[str], bool]]:
     index = json.loads((root / "index.json").read_text(encoding="utf-8"))
     out = []
@@ -361,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blend", type=float, default=0.5, help="weight of the fitted model")
     args = ap.parse_args(argv)
 
-    evalset = _generated(
+    evalset = ensure_corpus(
         BENCH / f"generated-s{args.eval_seed}-p{args.eval_pages}", args.eval_seed, args.eval_pages
     )
     eval_recs = collect(
@@ -381,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
         )
     if args.fit:
-        fitset = _generated(
+        fitset = ensure_corpus(
             BENCH / f"generated-s{args.fit_seed}-p{args.fit_pages}", args.fit_seed, args.fit_pages
         )
         fit_recs = collect(
