@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from pipelines.config import ExtractConfig
-from pipelines.model import BBox, Block, ElementType, Layer, Page, stable_id
+from pipelines.model import BBox, Block, ElementType, Layer, Page, TableCell, TextLine, stable_id
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,12 @@ def make_block(
     type: ElementType = ElementType.PARAGRAPH,
     level: int | None = None,
     layer: Layer = Layer.BODY,
+    lines: list[TextLine] | None = None,
+    font_size: float = math.nan,
+    bold: bool = False,
+    cells: list[TableCell] | None = None,
 ) -> Block:
-    """A block with a deterministic id (document, page, position)."""
+    """A block with a deterministic id (document, page, position), validated once."""
     return Block(
         id=stable_id(source.doc_id, page, index),
         page=page,
@@ -58,4 +63,8 @@ def make_block(
         level=level,
         layer=layer,
         extractor=extractor,
+        lines=lines or [],
+        font_size=font_size,
+        bold=bold,
+        cells=cells or [],
     )

@@ -16,8 +16,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from extractors.base import Source
-from pipelines.model import BBox, Block, ElementType, Layer, TableCell, TextLine, stable_id
+from extractors.base import Source, make_block
+from pipelines.model import BBox, Block, ElementType, TableCell, TextLine
 
 if TYPE_CHECKING:
     import pymupdf
@@ -264,17 +264,16 @@ def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) 
     kinds = _classify(layer)
     blocks: list[Block] = []
     for i, (b, (kind, level)) in enumerate(zip(layer, kinds, strict=True)):
-        # One validation per block (as make_block, with the lines, font and cells in it).
         blocks.append(
-            Block(
-                id=stable_id(source.doc_id, number, i),
-                page=number,
+            make_block(
+                source,
+                number,
+                i,
+                b.text,
+                extractor=EXTRACTOR_NAME,
                 bbox=_box(b.bbox),
-                text=b.text,
                 type=kind,
                 level=level,
-                layer=Layer.BODY,
-                extractor=EXTRACTOR_NAME,
                 lines=[
                     TextLine(text=ln.text, bbox=_box(ln.bbox), font_size=ln.size, bold=ln.bold)
                     for ln in b.lines
