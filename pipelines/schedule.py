@@ -61,11 +61,17 @@ def _pdf_work(path: Path, dpi: int) -> float:
     return work
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def expected_work(path: Path, dpi: int = 300) -> float:
     """Expected conversion work of ``path`` in megapixels of OCR (see module doc)."""
-    try:
-        size = path.stat().st_size
-    except OSError:
+    size = _size(path)
+    if size is None:
         return 0.0
     suffix = path.suffix.lower()
     try:
@@ -81,12 +87,5 @@ def expected_work(path: Path, dpi: int = 300) -> float:
 def by_expected_work(paths: list[Path], dpi: int = 300) -> list[int]:
     """Indices of ``paths``, most expected work first (ties: larger file first, then
     the given order)."""
-
-    def size(path: Path) -> int:
-        try:
-            return path.stat().st_size
-        except OSError:
-            return 0
-
-    keys = [(expected_work(p, dpi), size(p)) for p in paths]
+    keys = [(expected_work(p, dpi), _size(p) or 0) for p in paths]
     return sorted(range(len(paths)), key=lambda i: keys[i], reverse=True)
