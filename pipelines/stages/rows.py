@@ -186,7 +186,7 @@ def _joined(blocks: list[Block], group: list[int], frame: Frame) -> Block:
     )
 
 
-def join_rows_page(page: Page, cfg: LayoutConfig) -> Page:
+def join_rows_page(page: Page) -> Page:
     """A copy of an OCR ``page`` with its label/value columns read row by row."""
     if page.method is not ExtractionMethod.OCR or len(page.blocks) < 2:
         return page
@@ -225,4 +225,4 @@ def join_rows(doc: Document, cfg: LayoutConfig) -> Document:
     """A copy of ``doc`` whose OCR pages read label/value columns row by row."""
     if not cfg.join_rows:
         return doc
-    return doc.model_copy(update={"pages": [join_rows_page(p, cfg) for p in doc.pages]})
+    return doc.model_copy(update={"pages": [join_rows_page(p) for p in doc.pages]})
