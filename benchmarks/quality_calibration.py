@@ -50,9 +50,12 @@ FEATURES = [
     "conf_low_share",
     "conf_unsure_share",
     "suspect_share",
+    "unread_ink",
 ]
 """The model's features: how surely the OCR engine read the page (the shape of its
-word-confidence distribution) and how many words are suspect. Text-shape and
+word-confidence distribution), how many words are suspect, and how much of the
+page's ink no confidently read word covers (text OCR dropped or read as unsure
+garbage, which the confidences of the words it did read cannot show). Text-shape and
 image features (real-word share, symbols, stray tokens, word count, skew,
 contrast, glyph height, noise, blur) were tried: they fit the generated pages no
 better under cross-validation and carry worse to real scans, whose receipts,

@@ -6,7 +6,9 @@ ink outside the boxes of confidently read real words, once ruling lines and
 specks are taken away — groups it into regions the size of written words, and
 keeps the regions whose strokes look written rather than printed: printed
 glyphs are made of upright stems and level bars (gradient energy along the
-image axes), a hand's strokes are slanted and curved. Pure functions over
+image axes), a hand's strokes are slanted and curved. It also measures the
+share of the page's ink that no confidently read word covers at all (the
+``unread`` share the quality score uses). Pure functions over
 ``ndarray`` s and word boxes (pixel coordinates of the image OCR read).
 """
 
@@ -32,6 +34,10 @@ MIN_REGION_WIDTH = 2.0
 """In text heights: shorter ink runs (a tick, a dot, a stray mark) are not notes."""
 MIN_INK = 0.6
 """In squared text heights: less ink is too little to be a written word."""
+MAX_GLYPH_HEIGHT = 3.0
+"""In text heights: taller ink components are pictures, logos or blots, not text."""
+MIN_INK_CONTRAST = 16
+"""Grey levels between a page's darkest and lightest pixel below which it holds no ink."""
 WORK_TEXT_PX = 16.0
 """The ink is grouped on a copy scaled to about this text height (never enlarged)..."""
 MAX_WORK_SCALE = 0.8
@@ -128,10 +134,52 @@ def _work_scale(text_height: float) -> float:
     return 1.0 if f > MAX_WORK_SCALE else f
 
 
+@dataclass(frozen=True)
+class InkSearch:
+    """What :func:`search_ink` found on a page."""
+
+    regions: list[InkRegion]
+    """Regions of unexplained ink that look handwritten."""
+    unread: float
+    """Share of the page's glyph-sized ink (specks, ruling lines and pictures left
+    out) that no word read with confidence :data:`CONFIDENT` or more covers: text
+    OCR missed or read as unsure garbage. NaN on a page without ink."""
+
+
+def glyph_ink(mask: np.ndarray, text_height: float) -> int:
+    """Pixels of ``mask`` in components the size of glyphs or runs of touching glyphs:
+    specks dropped, and pictures, logos and blots (taller than :data:`MAX_GLYPH_HEIGHT`
+    text heights) too."""
+    import cv2
+    import numpy as np
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = (areas >= max(4.0, 0.02 * text_height * text_height)) & (
+        stats[1:, cv2.CC_STAT_HEIGHT] <= MAX_GLYPH_HEIGHT * text_height
+    )
+    return int(areas[keep].sum())
+
+
+def _box(w: OcrWord, f: float) -> tuple[int, int, int, int]:
+    """``w``'s box on a copy scaled by ``f``."""
+    return (
+        math.floor(w.left * f),
+        math.floor(w.top * f),
+        math.ceil((w.left + w.width) * f),
+        math.ceil((w.top + w.height) * f),
+    )
+
+
 def find_handwriting(
     gray: np.ndarray, words: Sequence[OcrWord], text_height: float
 ) -> list[InkRegion]:
-    """Regions of ``gray`` (the image OCR read) that look handwritten.
+    """Regions of ``gray`` (the image OCR read) that look handwritten (see :func:`search_ink`)."""
+    return search_ink(gray, words, text_height).regions
+
+
+def search_ink(gray: np.ndarray, words: Sequence[OcrWord], text_height: float) -> InkSearch:
+    """The ink of ``gray`` (the image OCR read) that ``words`` do not explain.
 
     The ink is found, stripped of explained words and rules and grouped on a copy
     downscaled to text about :data:`WORK_TEXT_PX` high (a 2x-upscaled receipt has
@@ -146,27 +194,24 @@ def find_handwriting(
     f = _work_scale(th)
     small = gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     ths = th * f
-    explained = [
-        (
-            math.floor(w.left * f),
-            math.floor(w.top * f),
-            math.ceil((w.left + w.width) * f),
-            math.ceil((w.top + w.height) * f),
-        )
-        for w in words
-        if w.confidence >= CONFIDENT and word_class(w.text) != 0
-    ]
+    explained = [_box(w, f) for w in words if w.confidence >= CONFIDENT and word_class(w.text) != 0]
+    if int(small.max()) - int(small.min()) < MIN_INK_CONTRAST:
+        return InkSearch([], math.nan)  # a blank page: Otsu would call all of it ink
     level, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    loose = erase_boxes(ink > 0, explained, pad=max(1, round(0.15 * ths)))
+    pad = max(1, round(0.15 * ths))
+    text_ink = remove_rules(ink > 0, round(4 * ths))
     del ink
-    min_ink = MIN_INK * ths * ths
-    if np.count_nonzero(loose) < min_ink:
-        return []  # nothing left to explain: no region could hold enough ink
-    loose = remove_rules(loose, round(4 * ths))
+    total = glyph_ink(text_ink, ths)
+    read = [_box(w, f) for w in words if w.confidence >= CONFIDENT]
+    unread = glyph_ink(erase_boxes(text_ink, read, pad), ths) / total if total else math.nan
+    loose = erase_boxes(text_ink, explained, pad)
+    del text_ink
+    if np.count_nonzero(loose) < MIN_INK * ths * ths:
+        return InkSearch([], unread)  # nothing left to explain: no region could hold enough ink
     found = []
     h, w = gray.shape[:2]
     for x0, y0, x1, y1, amount in regions(loose, ths):
-        if x1 - x0 < MIN_REGION_WIDTH * ths or amount < min_ink:
+        if x1 - x0 < MIN_REGION_WIDTH * ths or amount < MIN_INK * ths * ths:
             continue
         # The region at full resolution: its ink where the copy's loose ink lies.
         fx0, fy0 = math.floor(x0 / f), math.floor(y0 / f)
@@ -181,4 +226,4 @@ def find_handwriting(
         share = axis_share(crop, mask)
         if share == share and share < MAX_AXIS_SHARE:
             found.append(InkRegion(fx0, fy0, fx1, fy1, round(amount / (f * f)), share))
-    return found
+    return InkSearch(found, unread)

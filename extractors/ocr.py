@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
 from extractors.glyphs import stroke_ratio
-from extractors.handwriting import CONFIDENT, find_handwriting
+from extractors.handwriting import CONFIDENT, search_ink
 from extractors.repair import RepairResult, to_gray
 from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
@@ -251,10 +251,13 @@ def words_to_blocks(
 
 
 def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) -> list[Block]:
-    """Blocks whose text lies mostly in handwriting-like ink, moved to the notes layer."""
+    """Blocks whose text lies mostly in handwriting-like ink, moved to the notes layer;
+    the page's unread ink share and handwriting regions are recorded on its measurements."""
     repair = reading.repair
-    found = find_handwriting(repair.image, reading.words, repair.text_height)
+    search = search_ink(repair.image, reading.words, repair.text_height)
+    found = search.regions
     repair.measurements.handwriting_regions = len(found)
+    repair.measurements.unread_ink = search.unread
     if not found:
         return blocks
     boxes = []

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def _none_to_nan(value: object) -> object:
@@ -107,6 +107,7 @@ class ReasonCode(StrEnum):
     LOW_CONTRAST = "LOW_CONTRAST"
     HEAVY_NOISE = "HEAVY_NOISE"
     HANDWRITING_SUSPECTED = "HANDWRITING_SUSPECTED"
+    UNREAD_INK = "UNREAD_INK"
     TABLE_UNCERTAIN = "TABLE_UNCERTAIN"
     HUMAN_CORRECTED = "HUMAN_CORRECTED"
     HUMAN_APPROVED = "HUMAN_APPROVED"
@@ -241,6 +242,12 @@ class ImageMeasurements(_Model):
     osd_runs: int = Field(default=0, description="Orientation detection (OSD) calls.")
     handwriting_regions: int = Field(
         default=0, description="Regions of ink that look handwritten (no confident word there)."
+    )
+    unread_ink: Score = Field(
+        default=math.nan,
+        description="Share of the page's glyph-sized ink (specks, ruling lines and pictures "
+        "left out) that no confidently read word covers: text OCR missed or read as unsure "
+        "garbage, handwriting, stamps.",
     )
 
 

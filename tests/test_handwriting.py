@@ -10,7 +10,13 @@ import pymupdf
 import pytest
 
 from extractors.base import Source
-from extractors.handwriting import axis_share, erase_boxes, find_handwriting, remove_rules
+from extractors.handwriting import (
+    axis_share,
+    erase_boxes,
+    find_handwriting,
+    remove_rules,
+    search_ink,
+)
 from extractors.ocr import OcrWord, ocr_page
 from fixtures import degrade
 from fixtures.handwriting import draw_note
@@ -99,6 +105,24 @@ def test_ink_is_only_grouped_when_some_is_left_unexplained(
     found = find_handwriting(draw_note(img, 7, NOTE_AT), words, text_height=35)
     assert len(grouped) == 1 and grouped[0] < 35  # searched, on a downscaled copy
     assert found and all(_inside(r, NOTE_BOX) for r in found)  # in the page's pixels
+
+
+def test_unread_ink_is_the_share_of_ink_no_confident_word_covers() -> None:
+    img, words = _printed_page()
+    assert search_ink(img, words, text_height=35).unread < 0.02
+    # Every other line not read at all (what OCR drops): about half the ink is unread.
+    lines = sorted({w.top for w in words})
+    kept = [w for w in words if lines.index(w.top) % 2 == 0]
+    assert 0.3 < search_ink(img, kept, text_height=35).unread < 0.7
+    # Read, but as unsure garbage: unread as well.
+    unsure = [OcrWord("xqz", w.left, w.top, w.width, w.height, 0.3, 1, 1, 1) for w in words]
+    assert search_ink(img, unsure, text_height=35).unread > 0.95
+    # Specks, ruling lines and pictures are not text: they neither add nor hide unread ink.
+    ruled = degrade.speckle(img, 0.002, 5)
+    ruled[1500:1506, 100:2400] = 0
+    ruled[2000:2600, 300:1200] = 60
+    assert search_ink(ruled, words, text_height=35).unread < 0.05
+    assert np.isnan(search_ink(np.full((400, 400), 255, np.uint8), [], 20.0).unread)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

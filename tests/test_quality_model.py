@@ -40,6 +40,7 @@ def test_packaged_model_loads_and_predicts_in_range() -> None:
         "validity": 0.98,
         "symbol_share": 0.0,
         "short_token_share": 0.0,
+        "unread_ink": 0.01,
     }
     bad = {
         "conf_mean": 0.45,
@@ -51,6 +52,7 @@ def test_packaged_model_loads_and_predicts_in_range() -> None:
         "validity": 0.3,
         "symbol_share": 0.1,
         "short_token_share": 0.3,
+        "unread_ink": 0.6,
     }
     p_good, p_bad = model.predict(good), model.predict(bad)
     assert 0.0 <= p_bad < p_good <= 1.0

@@ -252,6 +252,29 @@ def test_scanned_page_whose_reading_all_went_to_notes_scores_zero() -> None:
     assert score_page(page(Layer.BODY, Layer.NOTES), QualityConfig()).score > 0.0
 
 
+def test_ink_no_word_covers_lowers_the_score_and_says_why() -> None:
+    """Text OCR dropped has no confidence to show: the unread-ink share carries it."""
+    from pipelines.model import BBox, Block, ImageMeasurements, Page, Word
+
+    words = [
+        Word(text=t, bbox=BBox(x0=10 * i, y0=0, x1=10 * i + 8, y1=10), confidence=0.93)
+        for i, t in enumerate(["the", "annual", "report", "of", "the", "board", "was", "approved"])
+    ]
+    block = Block(
+        id="b0", page=1, text=" ".join(w.text for w in words), words=words, extractor="tesseract"
+    )
+
+    def page(unread: float) -> Page:
+        image = ImageMeasurements(width_px=10, height_px=10, unread_ink=unread)
+        return Page(number=1, method=ExtractionMethod.OCR, image=image, blocks=[block])
+
+    cfg = QualityConfig()
+    read, dropped = score_page(page(0.02), cfg), score_page(page(0.5), cfg)
+    assert dropped.score < read.score
+    assert ReasonCode.UNREAD_INK in dropped.reasons and ReasonCode.UNREAD_INK not in read.reasons
+    assert ReasonCode.UNREAD_INK not in score_page(page(math.nan), cfg).reasons
+
+
 def test_quality_orders_clean_above_garbled_text() -> None:
     doc = load("born_digital_report.pdf")
     garbled_pages = []

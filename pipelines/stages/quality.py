@@ -142,6 +142,7 @@ def image_features(image: ImageMeasurements | None) -> dict[str, float]:
         "skew_abs": abs(image.skew_degrees),
         "contrast": image.contrast,
         "text_height": image.text_height_px,
+        "unread_ink": image.unread_ink,
     }
 
 
@@ -224,6 +225,11 @@ def _reasons(feats: dict[str, float], cfg: QualityConfig) -> list[ReasonCode]:
     return reasons
 
 
+_UNREAD_INK_REASON = 0.3
+"""Share of a page's text-like ink under no confidently read word from which
+``UNREAD_INK`` is given: text may be missing from the output or misread."""
+
+
 def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
     if image is None:
         return []
@@ -242,6 +248,8 @@ def _image_reasons(image: ImageMeasurements | None) -> list[ReasonCode]:
         reasons.append(ReasonCode.HEAVY_NOISE)  # NaN compares False: not measured, no reason
     if image.handwriting_regions:
         reasons.append(ReasonCode.HANDWRITING_SUSPECTED)
+    if image.unread_ink >= _UNREAD_INK_REASON:  # NaN compares False
+        reasons.append(ReasonCode.UNREAD_INK)
     return reasons
 
 
