@@ -64,7 +64,8 @@ class ExtractConfig(_Section):
     detect_handwriting: bool = Field(
         default=True,
         description="Look for handwriting on OCRed pages (ink no confident printed word "
-        "explains, in slanted, curved strokes) and move it to the 'notes' layer.",
+        "explains, in slanted, curved strokes) and move it to the 'notes' layer. The same "
+        "search measures the page's unread ink for the quality score (not measured when off).",
     )
     max_ocr_attempts: int = Field(
         default=3,
