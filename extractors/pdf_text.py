@@ -301,6 +301,7 @@ def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) 
     kinds = _classify(layer)
     blocks: list[Block] = []
     for i, (b, (kind, level)) in enumerate(zip(layer, kinds, strict=True)):
+        box = _box(b.bbox)
         blocks.append(
             make_block(
                 source,
@@ -308,11 +309,17 @@ def text_layer_blocks(source: Source, number: int, layer: list[TextLayerBlock]) 
                 i,
                 b.text,
                 extractor=EXTRACTOR_NAME,
-                bbox=_box(b.bbox),
+                bbox=box,
                 type=kind,
                 level=level,
                 lines=[
-                    TextLine(text=ln.text, bbox=_box(ln.bbox), font_size=ln.size, bold=ln.bold)
+                    TextLine(
+                        text=ln.text,
+                        # a block of one line has the line's box: one (unchanging) BBox
+                        bbox=box if ln.bbox == b.bbox else _box(ln.bbox),
+                        font_size=ln.size,
+                        bold=ln.bold,
+                    )
                     for ln in b.lines
                 ],
                 font_size=b.size if b.size else math.nan,
