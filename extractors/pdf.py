@@ -133,7 +133,8 @@ class PdfExtractor:
             page = doc.load_page(index)
             rect = page.rect
             page_out.width, page_out.height = float(rect.width), float(rect.height)
-            layer, images = read_text_and_images(page)
+            text = read_text_and_images(page)
+            layer, images = text.layer, text.images
             decision = triage(page, layer, cfg, images)
             page_out.method_reason = decision.reason
             if decision.use_ocr:
@@ -142,7 +143,7 @@ class PdfExtractor:
                     PendingOcr(page_out, lambda: self._ocr(pixels, dpi, page_out, source, cfg))
                 )
             elif layer:
-                tables = find_tables(page)
+                tables = find_tables(page, text.vectors)
                 page_out.blocks = text_layer_blocks(source, number, with_tables(layer, tables))
                 page_out.method = ExtractionMethod.TEXT_LAYER
                 pictures = (

@@ -31,7 +31,7 @@ called for every score cost a third of writing a born-digital document's JSON).
 
 def stable_id(*parts: object, length: int = 16) -> str:
     """A short deterministic id from the given parts."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8"))
     return digest.hexdigest()[:length]
 
 

@@ -72,8 +72,8 @@ def word_class(raw: str) -> int:
 
 def _word_counts(toks: list[str]) -> tuple[int, int]:
     """(tokens that count for word validity, of them real words)."""
-    classes = [word_class(t) for t in toks]
-    return sum(1 for k in classes if k >= 0), sum(1 for k in classes if k > 0)
+    classes = list(map(word_class, toks))
+    return len(classes) - classes.count(-1), classes.count(1)
 
 
 def _garbage_chars(text: str) -> int:

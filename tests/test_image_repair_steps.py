@@ -371,7 +371,8 @@ def test_the_text_layer_and_the_images_come_without_the_image_pixels(
     with pymupdf.open(_pdf(tmp_path, build)) as doc:
         with monkeypatch.context() as m:
             m.setattr(pymupdf.TextPage, "extractDICT", spy)
-            layer, boxes = read_text_and_images(doc[0])
+            text = read_text_and_images(doc[0])
+        layer, boxes = text.layer, text.images
         # The text dict holds no image blocks: their pixels are not re-encoded for it.
         assert extracted and all(b["type"] == 0 for b in extracted[-1]["blocks"])
         assert layer == read_text_layer(doc[0]) and len(layer) >= 1

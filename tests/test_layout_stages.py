@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pipelines.config import LayoutConfig, PipelineConfig, StructureConfig
 from pipelines.convert import run_stages
@@ -241,6 +244,39 @@ def test_digital_pipeline_keeps_lines_and_finds_tables() -> None:
     md = table_markdown(tables[0])
     assert md.splitlines()[0].startswith("| Item | Qty |")
     assert table_html(tables[0]).startswith("<table><tr><th>Item</th>")
+
+
+def test_one_text_extraction_tells_whether_a_page_can_hold_a_ruled_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page without vector paths is read once and never has its drawings listed; a
+    page with ruling is read again without the paths, and gives the same text layer."""
+    import pymupdf
+
+    from extractors.pdf_text import find_tables, read_text_and_images, read_text_layer
+    from fixtures import templates as tpl
+    from fixtures.generate import vector_pdf
+
+    ruled = vector_pdf(tpl.invoice(random.Random(3)), random.Random(3))[0]
+    plain = pymupdf.open()
+    page = plain.new_page(width=612, height=792)
+    for i in range(5):
+        page.insert_text((72, 100 + 20 * i), f"Line {i} of plain running text.")
+    listed: list[int] = []
+    original = pymupdf.Page.get_cdrawings
+
+    def spy(self: pymupdf.Page, *args: Any, **kwargs: Any) -> Any:
+        listed.append(self.number)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pymupdf.Page, "get_cdrawings", spy)
+    text = read_text_and_images(page)
+    assert not text.vectors and text.images == []
+    assert text.layer == read_text_layer(page) and len(text.layer) == 5
+    assert find_tables(page, text.vectors) == [] and listed == []
+    text = read_text_and_images(ruled)
+    assert text.vectors and text.layer == read_text_layer(ruled)
+    assert len(find_tables(ruled, text.vectors)) == 1 and listed
 
 
 def test_unstructured_export_reads_back() -> None:

@@ -78,11 +78,15 @@ def repair_mojibake(text: str) -> str:
 
 
 def straighten_quotes(text: str) -> str:
+    if text.isascii() and "`" not in text:
+        return text  # the backtick is the only ASCII character the table maps
     return text.translate(_QUOTES)
 
 
 def normalize_dashes(text: str) -> str:
     """Hyphen-like dashes to '-'; the em dash (a different punctuation mark) stays."""
+    if text.isascii():
+        return text  # every dash the table maps is outside ASCII
     return text.translate(_DASHES)
 
 
@@ -164,6 +168,8 @@ def dehyphenate_pair(head: str, tail: str, vocabulary: frozenset[str] = frozense
 
 def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
     """Join words broken by a hyphen at a line end, on evidence (:func:`dehyphenate_pair`)."""
+    if "-\n" not in text:
+        return text  # no line ends with a hyphen
     return _HYPHEN_BREAK_RE.sub(
         lambda m: dehyphenate_pair(m.group(1), m.group(2), vocabulary), text
     )

@@ -118,6 +118,8 @@ def split_block(block: Block, frame: Frame, cfg: LayoutConfig) -> list[Block]:
     lines = block_lines(block, frame)
     if not lines:
         return [block]
+    if len(lines) == 1:  # one line is one paragraph (the cut rules compare line pairs)
+        return [block] if block.lines else [block.model_copy(update={"lines": lines})]
     cuts = _cut_points(lines, frame, cfg)
     bounds = [0, *cuts, len(lines)]
     groups = [lines[a:b] for a, b in itertools.pairwise(bounds) if b > a]
