@@ -22,7 +22,9 @@ A ruined page (a reading of mostly guesses, :func:`is_hopeless`) is searched
 sparingly: besides turning it by OSD, an alternative is read whole only when it reads
 the sample band :data:`HOPELESS_GAIN` times better (none that has no sample); once a
 whole re-read has left it hopeless with a smaller gain, or has run out of time on
-it, no further alternative is read.
+it, no further alternative is read. A page a whole re-read improved only a little
+(:data:`SETTLED_GAIN`) reads about as well as it can: the search ends there too, and
+a reading of unusual text on a clean page (:func:`is_unusual_text`) is not searched.
 """
 
 from __future__ import annotations
@@ -307,6 +309,9 @@ def recognize_page(
         if is_hopeless(best) and gain < HOPELESS_GAIN:
             logger.debug("still hopeless after %s (score x%.2f): no more passes", alt.label, gain)
             break
+        if gain < SETTLED_GAIN:
+            logger.debug("%s gained only x%.2f: the page reads as well as it can", alt.label, gain)
+            break
     m = best.repair.measurements
     m.ocr_path = best.label
     m.ocr_attempts = passes
@@ -316,6 +321,11 @@ def recognize_page(
 
 IMPROVEMENT = 1.02
 """An alternative replaces the best reading when it scores this much higher."""
+SETTLED_GAIN = 1.10
+"""A whole re-read that wins by less than this ends the search: the page already reads
+about as well as it can, and the next alternative would cost a band trial (or more) for
+nothing (measured: after binarised re-reads that won by 4 % and 7 %, psm6 lost on the
+sample or on the whole page, 0.5-1.5 CPU seconds each; no third reading ever won)."""
 BAND_IMPROVEMENT = 1.05
 """An alternative is read whole when it scores this much higher on the sample band: a
 third of the page scores less steadily than the whole, so it must win by more (real

@@ -271,3 +271,27 @@ def test_an_unsure_reading_of_unusual_words_on_a_noisy_page_is_tried_another_way
     reading = recognize_page(noisy.astype(np.uint8), ExtractConfig(), receipt, dpi=150)
     assert "denoise" in reading.repair.measurements.repair_steps
     assert len(receipt.calls) == 2  # the pixels may be at fault: a band trial
+
+
+class PoorPageEngine(RuinedPageEngine):
+    """A page read poorly (0.7), not hopelessly; binarised as ``band`` and ``page`` say."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        words = super().recognize(image, languages, timeout_s)
+        return [
+            OcrWord(*astuple(w)[:5], 0.7, *astuple(w)[6:]) if w.confidence == 0.2 else w
+            for w in words
+        ]
+
+
+def test_a_re_read_that_wins_by_little_ends_the_search() -> None:
+    engine = PoorPageEngine(band=0.8, page=0.72)  # the whole page gains 3 %
+    reading = _search(engine)
+    assert reading.label == "psm3 > binarised"
+    assert engine.log == [*FIRST, "psm3 binarised page"]  # no psm6 trial after it
+
+
+def test_a_re_read_that_wins_by_much_lets_the_search_go_on() -> None:
+    engine = PoorPageEngine(band=0.79, page=0.79)  # 13 %, and still under 0.8
+    _search(engine)
+    assert engine.log == [*FIRST, "psm3 binarised page", "psm6 binarised band"]
