@@ -315,7 +315,7 @@ def recognize_page(
     m = best.repair.measurements
     m.ocr_path = best.label
     m.ocr_attempts = passes
-    m.osd_runs = osd_runs
+    m.osd_runs = max(osd_runs, m.osd_runs)  # OSD that found nothing to turn counts too
     return best
 
 
