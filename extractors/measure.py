@@ -228,6 +228,35 @@ def line_direction(mask: np.ndarray, text_height: float) -> float:
     return (vertical + 1.0) / (horizontal + 1.0)
 
 
+def glyph_rows(gray: np.ndarray, text_height: float, glyphs: int) -> tuple[int, int] | None:
+    """Rows ``(y0, y1)`` of the band around the middle of the page's text that holds
+    about ``glyphs`` glyph-sized ink components, or None when the page holds no more.
+
+    Components count as glyphs when they are between half and twice ``text_height``
+    tall and at most three times as wide; the band takes the ``glyphs`` of them whose
+    centres are nearest the median row, plus a glyph height above and below, so the
+    glyphs at its edges are whole.
+    """
+    import cv2
+
+    if text_height != text_height or glyphs < 1:
+        return None
+    _n, _labels, stats, centres = cv2.connectedComponentsWithStats(
+        ink_mask(gray).astype(np.uint8), connectivity=8
+    )
+    h = stats[1:, cv2.CC_STAT_HEIGHT]
+    w = stats[1:, cv2.CC_STAT_WIDTH]
+    glyph = (h >= 0.5 * text_height) & (h <= 2 * text_height) & (w <= 3 * text_height)
+    ys = np.sort(centres[1:, 1][glyph])
+    if len(ys) <= glyphs:
+        return None
+    first = max(0, len(ys) // 2 - glyphs // 2)
+    last = min(len(ys) - 1, first + glyphs - 1)
+    y0 = max(0, math.floor(ys[first] - text_height))
+    y1 = min(gray.shape[0], math.ceil(ys[last] + text_height) + 1)
+    return y0, y1
+
+
 SMOOTH_NOISE = 4.0
 """Grey levels of pixel noise from which the page is smoothed before its glyphs are found."""
 

@@ -233,12 +233,13 @@ def test_a_reading_lifted_out_of_hopelessness_lets_the_search_go_on() -> None:
 class UnusualTextEngine(BandAwareEngine):
     """Reads the page confidently; ``real`` of every ten words are dictionary words."""
 
-    def __init__(self, real: int) -> None:
+    def __init__(self, real: int, conf: float = 0.9) -> None:
         super().__init__(helps=False)
         self.real = real
+        self.conf = conf
 
     def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
-        words = _lines_read(image, 0.9)
+        words = _lines_read(image, self.conf)
         self.calls.append(image.shape[0])
         return [
             w if i % 10 < self.real else OcrWord("Qxz" + str(i), *astuple(w)[1:])
@@ -253,3 +254,44 @@ def test_a_confident_reading_of_unusual_words_is_kept_as_read() -> None:
     garbage = UnusualTextEngine(real=3)  # mostly non-words: worth another look
     recognize_page(PAGE, ExtractConfig(), garbage, dpi=150)
     assert len(garbage.calls) == 2  # a band trial
+
+
+def test_an_unsure_reading_of_unusual_words_on_a_clean_page_is_kept_as_read() -> None:
+    receipt = UnusualTextEngine(real=6, conf=0.6)  # a receipt read unsurely
+    reading = recognize_page(PAGE, ExtractConfig(), receipt, dpi=150)
+    assert 0.5 <= reading.validity < 0.8 and reading.confidence < 0.8
+    assert "denoise" not in reading.repair.measurements.repair_steps
+    assert len(receipt.calls) == 1  # clean pixels: binarising them will not make codes words
+
+
+def test_an_unsure_reading_of_unusual_words_on_a_noisy_page_is_tried_another_way() -> None:
+    rng = np.random.default_rng(3)
+    noisy = np.clip(PAGE.astype(np.float32) + rng.normal(0, 12, PAGE.shape), 0, 255)
+    receipt = UnusualTextEngine(real=6, conf=0.6)
+    reading = recognize_page(noisy.astype(np.uint8), ExtractConfig(), receipt, dpi=150)
+    assert "denoise" in reading.repair.measurements.repair_steps
+    assert len(receipt.calls) == 2  # the pixels may be at fault: a band trial
+
+
+class PoorPageEngine(RuinedPageEngine):
+    """A page read poorly (0.7), not hopelessly; binarised as ``band`` and ``page`` say."""
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        words = super().recognize(image, languages, timeout_s)
+        return [
+            OcrWord(*astuple(w)[:5], 0.7, *astuple(w)[6:]) if w.confidence == 0.2 else w
+            for w in words
+        ]
+
+
+def test_a_re_read_that_wins_by_little_ends_the_search() -> None:
+    engine = PoorPageEngine(band=0.8, page=0.72)  # the whole page gains 3 %
+    reading = _search(engine)
+    assert reading.label == "psm3 > binarised"
+    assert engine.log == [*FIRST, "psm3 binarised page"]  # no psm6 trial after it
+
+
+def test_a_re_read_that_wins_by_much_lets_the_search_go_on() -> None:
+    engine = PoorPageEngine(band=0.79, page=0.79)  # 13 %, and still under 0.8
+    _search(engine)
+    assert engine.log == [*FIRST, "psm3 binarised page", "psm6 binarised band"]

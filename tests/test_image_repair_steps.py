@@ -22,6 +22,7 @@ from extractors.measure import (
     background_unevenness,
     blur_level,
     contrast,
+    glyph_rows,
     glyph_stats,
     ink_mask,
     line_direction,
@@ -32,9 +33,11 @@ from extractors.ocr import OcrWord, TesseractEngine
 from extractors.pages import PendingOcr, run_pages
 from extractors.pdf import PdfExtractor
 from extractors.repair import (
+    RepairResult,
     _scaling,
     _translation,
     binarize,
+    check_orientation,
     crop,
     denoise,
     despeckle,
@@ -48,7 +51,7 @@ from extractors.repair import (
 )
 from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
 from pipelines.convert import convert
-from pipelines.model import ExtractionMethod, Page
+from pipelines.model import ExtractionMethod, ImageMeasurements, Page
 from tests.imaging import LINES, render_text_page
 
 
@@ -116,6 +119,49 @@ def test_line_direction_tells_vertical_text() -> None:
     th = glyph_stats(ink_mask(PAGE)).height
     assert line_direction(ink_mask(PAGE), th) < 0.3
     assert line_direction(ink_mask(rotate_quadrant(PAGE, 90)), th) > 3
+
+
+def test_glyph_rows_cut_a_band_of_whole_lines_around_the_middle_of_the_text() -> None:
+    page = render_text_page(LINES * 5, dpi=200, fontsize=11)  # 25 lines
+    mask = ink_mask(page)
+    th = glyph_stats(mask).height
+    rows = glyph_rows(page, th, 150)
+    assert rows is not None
+    y0, y1 = rows
+    inked = np.flatnonzero(mask.any(axis=1))
+    assert inked[0] < y0 < y1 < inked[-1]  # a band inside the text...
+    middle = (inked[0] + inked[-1]) / 2
+    assert y0 < middle < y1  # ...around its middle
+    assert not mask[y0].any() and not mask[y1 - 1].any()  # cut between lines
+    lines = 0
+    for row in range(y0 + 1, y1):
+        lines += int(mask[row].any() and not mask[row - 1].any())
+    assert 3 <= lines <= 8  # ~150 glyphs at ~35 a line, not the whole page
+    assert glyph_rows(page, th, 5000) is None  # fewer glyphs than asked: the whole page
+    assert glyph_rows(page, math.nan, 150) is None
+
+
+class RecordingOsd(TesseractEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        self.shapes.append(image.shape)
+        return super().orientation(image, timeout_s)
+
+
+@pytest.mark.usefixtures("tesseract")
+def test_osd_on_a_band_of_a_full_page_turns_it_upright() -> None:
+    page = rotate_quadrant(render_text_page(LINES * 5, dpi=200, fontsize=11), 180)
+    result = RepairResult(
+        image=page, measurements=ImageMeasurements(width_px=page.shape[1], height_px=page.shape[0])
+    )
+    result.text_height = glyph_stats(ink_mask(page)).height
+    engine = RecordingOsd()
+    assert check_orientation(result, engine, 60) == 180
+    assert result.measurements.rotation_applied == 180
+    assert engine.shapes[0][0] < page.shape[0] / 3  # OSD read a band, not the page
 
 
 # ----------------------------------------------------------------------------- repair steps
