@@ -2,8 +2,9 @@
 
 ``recognize_page`` repairs the page (:func:`extractors.repair.repair_for_ocr`) and
 reads it once. When that reading is poor (low mean confidence or few real words)
-it tries a bounded list of alternatives — the page turned by OSD (only when the
-reading looks like a page read sideways or upside down), a Sauvola-binarised
+it tries a bounded list of alternatives — the page turned by OSD, or the other
+way round when repair had to guess which way to turn a page of vertical lines
+(only when the reading looks like a page read sideways or upside down), a Sauvola-binarised
 image, other Tesseract page segmentation modes — while each one helps, up to
 ``ExtractConfig.max_ocr_attempts`` readings and within the page's time budget
 (``page_time_budget_s``, counted in CPU seconds so that a loaded machine reads
@@ -223,6 +224,7 @@ def _copy(repair: RepairResult, image: np.ndarray | None = None) -> RepairResult
         matrix=repair.matrix.copy(),
         text_height=repair.text_height,
         orientation_checked=repair.orientation_checked,
+        turn_guessed=repair.turn_guessed,
         ruled=repair.ruled,
         ruled_matrix=repair.ruled_matrix,
     )
@@ -363,7 +365,16 @@ def _alternatives(
     """Other ways to read a poorly read page, cheapest and likeliest first."""
 
     def turned(best: Reading) -> tuple[RepairResult, OcrEngine] | None:
-        if best.repair.orientation_checked or not looks_turned(best):
+        if not looks_turned(best):
+            return None
+        if best.repair.turn_guessed:
+            # Turned a quarter blindly (vertical lines, OSD unsure) and read hopelessly:
+            # the page is upside down now, and OSD has already said it cannot tell.
+            version = _copy(best.repair)
+            version.turn_guessed = False
+            rotate_result(version, 180)
+            return version, engine
+        if best.repair.orientation_checked:
             return None
         version = _copy(best.repair)
         rotated = check_orientation(version, engine, cfg.ocr_timeout_s)
@@ -397,7 +408,7 @@ def _alternatives(
             rotate_result(version, turn % 360)
         return version, engine
 
-    yield _Alternative("turned by OSD", turned, turns=True)
+    yield _Alternative("turned", turned, turns=True)
     yield _Alternative("binarised", binarised, binarised_band)
     yield _Alternative("geometry only", geometry_only)
     if isinstance(engine, PsmSwitchable):

@@ -318,6 +318,9 @@ class RepairResult:
     text_height: float = math.nan
     """Median glyph height in the repaired image, pixels."""
     orientation_checked: bool = False
+    turn_guessed: bool = False
+    """The page was turned 90° because its lines run vertically while OSD could not say
+    which way up it is: the opposite turn (270°) was as likely."""
     ruled: np.ndarray | None = None
     """The page just before its ruling lines were removed (None: they were not)."""
     ruled_matrix: np.ndarray | None = None
@@ -487,6 +490,7 @@ def repair_for_ocr(
     vertical = stats.vertical_text >= VERTICAL_TEXT_RATIO
     if vertical and check_orientation(result, engine, cfg.ocr_timeout_s) is None:
         rotate_result(result, 90)  # lines run vertically; OSD could not say which way
+        result.turn_guessed = True
     skew = estimate_skew(result.image)
     measurements.skew_degrees = skew
     if abs(skew) >= MIN_SKEW_TO_FIX:

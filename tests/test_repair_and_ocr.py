@@ -112,6 +112,29 @@ def test_rotated_scan_is_turned_upright(tmp_path: Path) -> None:
     assert box is not None and box.x1 <= pages[0].width + 1 and box.y1 <= pages[0].height + 1
 
 
+class UnsureOsd(TesseractEngine):
+    """Real Tesseract whose orientation detection cannot tell (as on a heavily damaged page)."""
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        return None
+
+
+@pytest.mark.usefixtures("tesseract")
+def test_a_blind_quarter_turn_that_reads_upside_down_is_turned_round(tmp_path: Path) -> None:
+    """Vertical lines and no word from OSD: repair turns the page 90° (here the wrong way,
+    leaving it upside down); the hopeless reading has it turned the other way round."""
+    page = rotate_quadrant(render_text_page(dpi=300), 90)  # upright needs 270° more
+    path = tmp_path / "sideways.png"
+    path.write_bytes(b"doorstep test page")  # only its name and hash are used here
+    result = ocr_page(
+        page, _source(path, "image"), 1, ExtractConfig(), scale=1.0, dpi=300, engine=UnsureOsd()
+    )
+    m = result.measurements
+    assert m.rotation_applied == 270 and m.ocr_path.endswith("turned")
+    text = "\n".join(b.text for b in result.blocks)
+    assert _cer(text, "\n".join(LINES)) < 0.05
+
+
 def test_missing_language_names_the_package(tesseract: str) -> None:
     with pytest.raises(LanguagePackMissing) as info:
         check_languages("eng+xyz")
