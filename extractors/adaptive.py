@@ -8,7 +8,9 @@ way round when repair had to guess which way to turn a page of vertical lines
 image, other Tesseract page segmentation modes — while each one helps, up to
 ``ExtractConfig.max_ocr_attempts`` readings and within the page's time budget
 (``page_time_budget_s``, counted in CPU seconds so that a loaded machine reads
-a page as an idle one does), and keeps the reading with the most confident real
+a page as an idle one does; an alternative's time limit on the clock is that CPU
+time stretched by how much slower than its CPU time the page's first reading
+ran), and keeps the reading with the most confident real
 text (:func:`reading_score`).
 
 An alternative that keeps the page's geometry is first tried on a sample: a band
@@ -234,7 +236,7 @@ def recognize_page(
     image: np.ndarray, cfg: ExtractConfig, engine: OcrEngine, *, dpi: float
 ) -> Reading:
     """Repair and read a page, re-reading it another way while the reading is poor."""
-    start = cpu_seconds()
+    start, start_wall = cpu_seconds(), time.perf_counter()
     english = "eng" in cfg.languages.split("+")
     repair = repair_for_ocr(image, cfg, engine, dpi=dpi)
     passes = 0
@@ -275,6 +277,10 @@ def recognize_page(
 
     best = read("psm3", repair, engine, cfg.ocr_timeout_s)
     first_s = cpu_seconds() - start
+    # How much longer than its CPU time this page's work took on the clock (a loaded
+    # machine): an alternative's time limit is enforced on the clock, so it gets the
+    # CPU seconds left in the budget stretched as much.
+    slowdown = max(1.0, (time.perf_counter() - start_wall) / first_s) if first_s > 0 else 1.0
     for alt in _alternatives(image, engine, cfg, dpi) if cfg.repair_images else []:
         if not is_poor(best) or readings >= cfg.max_ocr_attempts:
             break
@@ -287,7 +293,7 @@ def recognize_page(
             logger.debug("%s skipped: a hopeless reading is re-read only on a sample", alt.label)
             continue
         # An alternative may not run past the page budget (never below a floor).
-        timeout = min(cfg.ocr_timeout_s, max(5.0, remaining))
+        timeout = min(cfg.ocr_timeout_s, max(5.0, remaining) * slowdown)
         try:
             if not helps_on_sample(alt, best, timeout):
                 break  # an alternative that does not help: the page is as good as it gets

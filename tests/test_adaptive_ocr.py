@@ -143,6 +143,31 @@ class BusyEngine(BandAwareEngine):
         return super().recognize(image, languages, timeout_s)
 
 
+class TimedEngine(WaitingEngine):
+    """A waiting engine that keeps the time limit of every reading it is asked for."""
+
+    def __init__(self, helps: bool, wait_s: float) -> None:
+        super().__init__(helps, wait_s)
+        self.limits: list[float] = []
+
+    def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
+        self.limits.append(timeout_s)
+        return super().recognize(image, languages, timeout_s)
+
+
+def test_an_alternative_s_time_limit_stretches_with_the_machine_s_load() -> None:
+    """The budget is CPU time but the limit is on the clock: on a machine where the first
+    reading took far longer than its CPU time, an alternative is not cut short."""
+    cfg = ExtractConfig(page_time_budget_s=6.0, ocr_timeout_s=60.0)
+    idle = TimedEngine(helps=True, wait_s=0.0)
+    recognize_page(PAGE, cfg, idle, dpi=150)
+    loaded = TimedEngine(helps=True, wait_s=0.4)
+    recognize_page(PAGE, cfg, loaded, dpi=150)
+    assert idle.limits[0] == loaded.limits[0] == 60.0  # the first reading: the plain limit
+    # An alternative: the CPU seconds left, stretched by how much the clock ran ahead.
+    assert loaded.limits[1] > 6.0 and loaded.limits[1] > idle.limits[1]
+
+
 def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
     cfg = ExtractConfig(page_time_budget_s=1.0)
     waiting = WaitingEngine(helps=True, wait_s=0.6)
