@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from extractors.base import Source
-from extractors.ocr import OcrEngine, ocr_page, shift_block
 from extractors.pages import PendingOcr, guarded, run_pages
 from extractors.pdf_text import (
     EXTRACTOR_NAME as EXTRACTOR_NAME,  # re-exported: callers name the extractor by it
@@ -37,6 +36,8 @@ from pipelines.model import Block, ExtractionMethod, Page
 if TYPE_CHECKING:
     import numpy as np
     import pymupdf
+
+    from extractors.ocr import OcrEngine
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,8 @@ class PdfExtractor:
     def _ocr(
         self, pixels: np.ndarray, dpi: int, out: Page, source: Source, cfg: ExtractConfig
     ) -> None:
+        from extractors.ocr import ocr_page  # numpy and OpenCV: not on a text page's path
+
         result = ocr_page(
             pixels, source, out.number, cfg, scale=72.0 / dpi, dpi=float(dpi), engine=self.engine
         )
@@ -201,6 +204,8 @@ class PdfExtractor:
         cfg: ExtractConfig,
     ) -> None:
         """OCR each picture of a text page; its blocks join the text layer's (mode both)."""
+        from extractors.ocr import ocr_page, shift_block
+
         added: list[Block] = []
         for (x0, y0, _, _), pixels, dpi in clips:
             result = ocr_page(

@@ -61,6 +61,8 @@ def _is_bold(span: dict[str, Any]) -> bool:
 
 def _line(line: dict[str, Any]) -> TextLayerLine | None:
     spans = line.get("spans", [])
+    if len(spans) == 1:
+        return _one_span_line(line, spans[0])
     texts = [str(s.get("text", "")) for s in spans]
     text = "".join(texts).strip()
     if not text:
@@ -82,6 +84,24 @@ def _line(line: dict[str, Any]) -> TextLayerLine | None:
         bold=chars > 0 and bold / chars > 0.6,
         chars=chars,
         hidden=hidden,
+    )
+
+
+def _one_span_line(line: dict[str, Any], span: dict[str, Any]) -> TextLayerLine | None:
+    """:func:`_line` of a line of one span (most lines): its size, boldness and
+    visibility are the span's."""
+    text = str(span.get("text", "")).strip()
+    if not text:
+        return None
+    n = len(text)
+    x0, y0, x1, y1 = line["bbox"]
+    return TextLayerLine(
+        text,
+        (float(x0), float(y0), float(x1), float(y1)),
+        float(span.get("size", 0.0)),
+        _is_bold(span),
+        n,
+        n if span.get("alpha", 255) == 0 else 0,
     )
 
 
@@ -155,13 +175,18 @@ def _layer(data: dict[str, Any]) -> list[TextLayerBlock]:
         lines = [ln for ln in (_line(raw) for raw in blk.get("lines", [])) if ln is not None]
         if not lines:
             continue
+        x0, y0, x1, y1 = blk["bbox"]
+        box = (float(x0), float(y0), float(x1), float(y1))
+        if len(lines) == 1:  # as below: a line's text is never empty
+            ln = lines[0]
+            out.append(TextLayerBlock(ln.text, box, ln.size, ln.bold, (ln,)))
+            continue
         chars = sum(len(ln.text) for ln in lines)
         bold_chars = sum(len(ln.text) for ln in lines if ln.bold)
-        x0, y0, x1, y1 = blk["bbox"]
         out.append(
             TextLayerBlock(
                 text="\n".join(ln.text for ln in lines),
-                bbox=(float(x0), float(y0), float(x1), float(y1)),
+                bbox=box,
                 size=max(ln.size for ln in lines),
                 bold=chars > 0 and bold_chars / chars > 0.6,
                 lines=tuple(lines),

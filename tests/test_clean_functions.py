@@ -14,6 +14,7 @@ from pipelines.stages.clean import (
     straighten_quotes,
     unwrap_lines,
 )
+from pipelines.textmetrics import WordList, english_words
 
 
 def test_ligatures_and_compatibility_forms_via_nfkc() -> None:
@@ -66,3 +67,13 @@ def test_dehyphenation_follows_the_documents_own_spelling() -> None:
     vocab = frozenset({"something", "co-operate"})
     assert join_hyphenated("some-\nthing", vocab) == "something"
     assert join_hyphenated("co-\noperate", vocab) == "co-operate"
+
+
+def test_word_list_membership_is_the_shipped_lists() -> None:
+    words = english_words()
+    assert len(words) > 100_000
+    assert all(w in words for w in ("a", "relationship", "the", "zebra"))
+    assert not any(w in words for w in ("", "capabili", "qqqzx", "zzzzzzzzzz"))
+    small = WordList(["pear", "apple", "fig"])  # sorted on the way in
+    assert [w in small for w in ("apple", "fig", "pear")] == [True, True, True]
+    assert [w in small for w in ("", "banana", "zucchini", "pea", 3)] == [False] * 5

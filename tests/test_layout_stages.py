@@ -279,6 +279,32 @@ def test_one_text_extraction_tells_whether_a_page_can_hold_a_ruled_table(
     assert len(find_tables(ruled, text.vectors)) == 1 and listed
 
 
+@pytest.mark.parametrize("bold", [False, True])
+@pytest.mark.parametrize("alpha", [255, 0])
+def test_a_line_of_one_span_reads_as_the_same_line_cut_into_spans(bold: bool, alpha: int) -> None:
+    """The one-span shortcut gives what the general span walk gives, and a one-line
+    block is its line."""
+    from extractors.pdf_text import _layer, _line
+
+    def span(text: str, size: float) -> dict[str, Any]:
+        flags = 16 if bold else 0
+        return {"text": text, "size": size, "flags": flags, "font": "Helv", "alpha": alpha}
+
+    box = (10.0, 20.0, 200.0, 32.0)
+    one = {"bbox": box, "spans": [span("  Net total 1,234.50 ", 11.0)]}
+    cut = {"bbox": box, "spans": [span("  Net tot", 11.0), span("al 1,234.50 ", 11.0)]}
+    assert _line(one) == _line(cut)
+    assert _line({"bbox": box, "spans": [span("   ", 11.0)]}) is None
+    (line,) = _layer({"blocks": [{"type": 0, "bbox": box, "lines": [one]}]})[0].lines
+    (block,) = _layer({"blocks": [{"type": 0, "bbox": box, "lines": [one]}]})
+    (general,) = _layer({"blocks": [{"type": 0, "bbox": box, "lines": [cut, cut]}]})
+    assert (block.text, block.size, block.bold) == (line.text, line.size, bold)
+    assert (general.size, general.bold) == (block.size, block.bold)
+    assert line.chars == len("Net total 1,234.50") and line.hidden == (
+        line.chars if alpha == 0 else 0
+    )
+
+
 def test_unstructured_export_reads_back() -> None:
     from pipelines.offline import ensure_offline_env
 

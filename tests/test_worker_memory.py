@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -112,6 +113,38 @@ def test_pytesseract_is_imported_without_pandas() -> None:
         "import pandas\n"  # and stays importable for whoever needs it
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+_TEXT_PDF_WORKER = """
+import sys
+from pathlib import Path
+import pymupdf
+from pipelines.isolation import single_threaded
+single_threaded()
+from pipelines.config import PipelineConfig
+from pipelines.convert import convert
+path = Path(sys.argv[1])
+pdf = pymupdf.open()
+page = pdf.new_page()
+for i in range(20):
+    page.insert_text((72, 72 + 18 * i), f"Line {i} of a report printed from its text layer.")
+pdf.save(path)
+doc = convert(path, PipelineConfig())
+assert [str(p.method) for p in doc.pages] == ["text_layer"], doc.pages
+assert "numpy" not in sys.modules and "cv2" not in sys.modules, "imported for a text page"
+import cv2
+assert cv2.getNumThreads() == 1, cv2.getNumThreads()
+"""
+
+
+def test_a_text_layer_worker_imports_no_numpy_and_opencv_is_single_threaded(
+    tmp_path: Path,
+) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _TEXT_PDF_WORKER, str(tmp_path / "text.pdf")],
+        check=True,
+        timeout=120,
+    )
 
 
 _FORKING_PARENT = """
