@@ -164,6 +164,27 @@ def test_osd_on_a_band_of_a_full_page_turns_it_upright() -> None:
     assert engine.shapes[0][0] < page.shape[0] / 3  # OSD read a band, not the page
 
 
+class BlurredBandOsd(RecordingOsd):
+    """Real OSD, except that it cannot tell on a band (as on a blurred stretch of text)."""
+
+    def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None:
+        found = super().orientation(image, timeout_s)
+        return None if len(self.shapes) == 1 else found
+
+
+@pytest.mark.usefixtures("tesseract")
+def test_osd_that_cannot_tell_on_the_band_asks_about_the_whole_page() -> None:
+    page = rotate_quadrant(render_text_page(LINES * 5, dpi=200, fontsize=11), 180)
+    result = RepairResult(
+        image=page, measurements=ImageMeasurements(width_px=page.shape[1], height_px=page.shape[0])
+    )
+    result.text_height = glyph_stats(ink_mask(page)).height
+    engine = BlurredBandOsd()
+    assert check_orientation(result, engine, 60) == 180
+    assert len(engine.shapes) == 2 and engine.shapes[1][0] > 2 * engine.shapes[0][0]
+    assert result.measurements.osd_runs == 2
+
+
 # ----------------------------------------------------------------------------- repair steps
 
 
