@@ -151,13 +151,20 @@ class RecordingOsd(TesseractEngine):
         return super().orientation(image, timeout_s)
 
 
-@pytest.mark.usefixtures("tesseract")
-def test_osd_on_a_band_of_a_full_page_turns_it_upright() -> None:
+def _upside_down_page() -> RepairResult:
+    """A full page of text (25 lines) upside down, with its glyph height measured."""
     page = rotate_quadrant(render_text_page(LINES * 5, dpi=200, fontsize=11), 180)
     result = RepairResult(
         image=page, measurements=ImageMeasurements(width_px=page.shape[1], height_px=page.shape[0])
     )
     result.text_height = glyph_stats(ink_mask(page)).height
+    return result
+
+
+@pytest.mark.usefixtures("tesseract")
+def test_osd_on_a_band_of_a_full_page_turns_it_upright() -> None:
+    result = _upside_down_page()
+    page = result.image
     engine = RecordingOsd()
     assert check_orientation(result, engine, 60) == 180
     assert result.measurements.rotation_applied == 180
@@ -174,11 +181,7 @@ class BlurredBandOsd(RecordingOsd):
 
 @pytest.mark.usefixtures("tesseract")
 def test_osd_that_cannot_tell_on_the_band_asks_about_the_whole_page() -> None:
-    page = rotate_quadrant(render_text_page(LINES * 5, dpi=200, fontsize=11), 180)
-    result = RepairResult(
-        image=page, measurements=ImageMeasurements(width_px=page.shape[1], height_px=page.shape[0])
-    )
-    result.text_height = glyph_stats(ink_mask(page)).height
+    result = _upside_down_page()
     engine = BlurredBandOsd()
     assert check_orientation(result, engine, 60) == 180
     assert len(engine.shapes) == 2 and engine.shapes[1][0] > 2 * engine.shapes[0][0]
