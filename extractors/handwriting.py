@@ -57,6 +57,11 @@ class InkRegion:
     """Share of edge energy within 15° of the image axes (printed text: high)."""
 
 
+def speck_area(text_height: float) -> float:
+    """Pixels a component needs to be a stroke, not a speck, on text ``text_height`` high."""
+    return max(4.0, 0.02 * text_height * text_height)
+
+
 def erase_boxes(
     mask: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], pad: int
 ) -> np.ndarray:
@@ -110,7 +115,7 @@ def regions(mask: np.ndarray, text_height: float) -> list[tuple[int, int, int, i
     th = max(4.0, text_height)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = np.zeros(n, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(4.0, 0.02 * th * th)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= speck_area(th)
     kept = keep[labels]
     del labels  # int32 per pixel: the largest array here
     joined = cv2.dilate(
@@ -155,7 +160,7 @@ def glyph_ink(mask: np.ndarray, text_height: float) -> int:
 
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = (areas >= max(4.0, 0.02 * text_height * text_height)) & (
+    keep = (areas >= speck_area(text_height)) & (
         stats[1:, cv2.CC_STAT_HEIGHT] <= MAX_GLYPH_HEIGHT * text_height
     )
     return int(areas[keep].sum())
