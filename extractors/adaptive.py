@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from extractors.cut_rows import rows_cut
 from extractors.repair import (
     RepairResult,
     binarize,
@@ -320,11 +321,36 @@ def recognize_page(
         if gain < SETTLED_GAIN:
             logger.debug("%s gained only x%.2f: the page reads as well as it can", alt.label, gain)
             break
+    if (
+        rows_cut(best.words)
+        and isinstance(engine, PsmSwitchable)
+        and readings < cfg.max_ocr_attempts
+        and cpu_seconds() - start + first_s <= cfg.page_time_budget_s
+    ):
+        best = _read_as_rows(best, engine, read, cfg.ocr_timeout_s)
     m = best.repair.measurements
     m.ocr_path = best.label
     m.ocr_attempts = passes
     m.osd_runs = max(osd_runs, m.osd_runs)  # OSD that found nothing to turn counts too
     return best
+
+
+def _read_as_rows(
+    best: Reading,
+    engine: PsmSwitchable,
+    read: Callable[[str, RepairResult, OcrEngine, float], Reading],
+    timeout_s: float,
+) -> Reading:
+    """The page read as one uniform block (``--psm 6``) when its reading cut rows apart
+    (:func:`extractors.cut_rows.rows_cut`), unless that reads it worse."""
+    try:
+        rows = read(f"{best.label} > psm6 rows", best.repair, engine.with_psm(6), timeout_s)
+    except (OcrEngineUnavailable, LanguagePackMissing):
+        raise
+    except OcrError as exc:
+        logger.debug("re-reading cut rows failed: %s", exc)
+        return best
+    return rows if rows.score >= best.score * ROWS_KEPT else best
 
 
 IMPROVEMENT = 1.02
@@ -338,6 +364,10 @@ BAND_IMPROVEMENT = 1.05
 """An alternative is read whole when it scores this much higher on the sample band: a
 third of the page scores less steadily than the whole, so it must win by more (real
 corpus: band gains of 1.03 and 1.05 did not hold on the whole page, one of 1.085 did)."""
+ROWS_KEPT = 0.98
+"""A re-read of a page whose rows were cut apart is kept unless it scores this much
+less: it puts the same characters back in order (which the score cannot see), and
+often finds a few the cut lost (generated receipts: 16.6 % -> 1.2 % CER)."""
 HOPELESS_CONFIDENCE = 0.5
 """A reading less confident than this is mostly guesses (a ruined page: 0.14-0.21)..."""
 HOPELESS_GAIN = 1.5
