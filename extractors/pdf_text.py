@@ -163,7 +163,7 @@ def read_text_and_images(page: pymupdf.Page) -> PageRead:
         tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
     elif vectors:
         tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT)
-    layer = _layer(tp.extractDICT(cb=page.cropbox, sort=True))
+    layer = _layer(tp.extractDICT(sort=True))  # (its cb= only sets the unused page size)
     return PageRead(layer, boxes, vectors)
 
 

@@ -81,6 +81,11 @@ def picture_regions(
     return out
 
 
+def _has_images(page: pymupdf.Page) -> bool:
+    """The page's resources list an image (it may draw none)."""
+    return bool(page.get_images(full=False))
+
+
 def invisible_share(layer: Sequence[TextLayerBlock]) -> float:
     """Share of text-layer characters drawn invisibly (render mode 3 / alpha 0)."""
     total = sum(ln.chars for b in layer for ln in b.lines)
@@ -102,9 +107,8 @@ def decide(
         return False, "OCR disabled (--ocr never)"
     text = "\n".join(b.text for b in layer)
     n_chars = alnum_count(text)
-    has_images = bool(page.get_images(full=False))
     if n_chars < cfg.min_text_chars:
-        if has_images or n_chars:
+        if n_chars or _has_images(page):
             return True, f"text layer has only {n_chars} characters"
         if page.get_drawings():
             return True, "no text layer; page has vector drawings"
@@ -124,7 +128,8 @@ def decide(
         if measured and validity < INVISIBLE_MIN_VALIDITY:
             return True, f"invisible OCR text layer of poor quality ({validity:.0%} real words)"
         return False, f"invisible OCR text layer with {n_chars} characters of real text"
-    coverage = image_coverage(page, images) if has_images else 0.0
+    drawn = images is None or len(images) > 0  # none drawn: no coverage, whatever is listed
+    coverage = image_coverage(page, images) if drawn and _has_images(page) else 0.0
     if coverage >= SCAN_COVERAGE and n_chars < SCAN_MAX_TEXT_CHARS:
         return True, f"page is a scan ({coverage:.0%} image) with only {n_chars} characters of text"
     return False, f"text layer has {n_chars} characters of real text"
