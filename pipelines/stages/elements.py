@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import statistics
 
 from pipelines.config import LayoutConfig
 from pipelines.model import Block, Document, ElementType, Layer
@@ -35,8 +34,9 @@ from pipelines.stages.layout import (
     block_lines,
     block_size,
     body_size,
-    line_size,
+    line_weights,
     page_frame,
+    weighted_median,
 )
 from pipelines.stages.paragraphs import BULLET_RE
 from pipelines.textmetrics import word_validity
@@ -62,16 +62,11 @@ SAME_TIER = 1.08
 
 
 def _body_size(doc: Document, frames: list[Frame]) -> float:
-    sizes: list[float] = []
+    weights: dict[float, int] = {}
     for page, frame in zip(doc.pages, frames, strict=True):
-        for b in page.blocks:
-            if b.layer is not Layer.BODY:
-                continue
-            for ln in block_lines(b, frame):
-                s = line_size(ln, frame)
-                if not math.isnan(s):
-                    sizes.extend([s] * max(1, len(ln.text) // 10))
-    return statistics.median(sizes) if sizes else math.nan
+        body = (b for b in page.blocks if b.layer is Layer.BODY)
+        line_weights(body, frame, into=weights)
+    return weighted_median(weights)
 
 
 def _is_caps(text: str) -> bool:
@@ -118,12 +113,7 @@ def _misread(block: Block) -> bool:
 
 def _stroke(blocks: list[Block], frame: Frame) -> float:
     """Median stroke weight of the printed lines of ``blocks`` (NaN: not measured)."""
-    weighted: list[float] = []
-    for b in blocks:
-        for ln in block_lines(b, frame):
-            if not math.isnan(ln.stroke):
-                weighted.extend([ln.stroke] * max(1, len(ln.text) // 10))
-    return statistics.median(weighted) if weighted else math.nan
+    return weighted_median(line_weights(blocks, frame, lambda ln: ln.stroke))
 
 
 def _heavy(block: Block, frame: Frame, body_stroke: float) -> bool:
