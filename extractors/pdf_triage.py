@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from extractors.pdf_text import Box, TextLayerBlock
 from pipelines.config import ExtractConfig, OcrMode
-from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
+from pipelines.textmetrics import TextStats, alnum_count
 
 if TYPE_CHECKING:
     import pymupdf
@@ -113,14 +113,15 @@ def decide(
         if page.get_drawings():
             return True, "no text layer; page has vector drawings"
         return False, "blank page"
-    cids = len(_CID_RE.findall(text))
+    cids = len(_CID_RE.findall(text)) if "(cid:" in text else 0
     if cids:
         return True, f"text layer is garbled ({cids} unmapped (cid:NN) glyphs)"
-    garbage = garbage_ratio(text)
+    stats = TextStats.of(text)  # garbage and real words from one pass over the tokens
+    garbage = stats.garbage_ratio
     if garbage > GARBAGE_SHARE:
         return True, f"text layer is garbled ({garbage:.0%} replacement or private-use characters)"
     english = "eng" in cfg.languages.split("+")
-    validity = word_validity(text) if english else float("nan")
+    validity = stats.validity if english else float("nan")
     measured = validity == validity
     if measured and validity < cfg.min_text_validity:
         return True, f"text layer looks like nonsense ({validity:.0%} real words)"
