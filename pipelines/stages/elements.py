@@ -33,7 +33,6 @@ from pipelines.stages.layout import (
     Frame,
     block_lines,
     block_size,
-    body_size,
     line_weights,
     page_frame,
     weighted_median,
@@ -59,14 +58,6 @@ BOLD_STROKE = 1.15
 """OCR lines whose strokes are this much heavier than the page's body text are bold."""
 SAME_TIER = 1.08
 """Heading sizes within this ratio are one level."""
-
-
-def _body_size(doc: Document, frames: list[Frame]) -> float:
-    weights: dict[float, int] = {}
-    for page, frame in zip(doc.pages, frames, strict=True):
-        body = (b for b in page.blocks if b.layer is Layer.BODY)
-        line_weights(body, frame, into=weights)
-    return weighted_median(weights)
 
 
 def _is_caps(text: str) -> bool:
@@ -113,7 +104,9 @@ def _misread(block: Block) -> bool:
 
 def _stroke(blocks: list[Block], frame: Frame) -> float:
     """Median stroke weight of the printed lines of ``blocks`` (NaN: not measured)."""
-    return weighted_median(line_weights(blocks, frame, lambda ln: ln.stroke))
+    strokes: dict[float, int] = {}
+    line_weights(blocks, frame, strokes=strokes)
+    return weighted_median(strokes)
 
 
 def _heavy(block: Block, frame: Frame, body_stroke: float) -> bool:
@@ -176,14 +169,26 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
     if doc.kind in NATIVE_KINDS:
         return doc
     frames = [page_frame(p) for p in doc.pages]
-    body = _body_size(doc, frames)
+    # One pass over each page's body lines: its size and stroke weights; the
+    # document's body size is the median of all pages' size weights together.
+    sizes: list[dict[float, int]] = []
+    strokes: list[dict[float, int]] = []
+    chars: list[int] = []
+    everywhere: dict[float, int] = {}
+    for page, frame in zip(doc.pages, frames, strict=True):
+        body_blocks = [b for b in page.blocks if b.layer is Layer.BODY]
+        chars.append(sum(len(b.text) for b in body_blocks))
+        strokes.append({})
+        sizes.append(line_weights(body_blocks, frame, strokes=strokes[-1]))
+        for size, weight in sizes[-1].items():
+            everywhere[size] = everywhere.get(size, 0) + weight
+    body = weighted_median(everywhere)
     decided: dict[str, tuple[ElementType, int | None, float]] = {}
     for pi, (page, frame) in enumerate(zip(doc.pages, frames, strict=True)):
-        body_blocks = [b for b in page.blocks if b.layer is Layer.BODY]
-        page_body = body_size(body_blocks, frame)
-        if math.isnan(page_body) or sum(len(b.text) for b in body_blocks) < 300:
+        page_body = weighted_median(sizes[pi])
+        if math.isnan(page_body) or chars[pi] < 300:
             page_body = body
-        body_stroke = _stroke(body_blocks, frame)
+        body_stroke = weighted_median(strokes[pi])
         for b in page.blocks:
             if b.layer is not Layer.BODY or b.type not in _TYPED:
                 continue

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipelines.model import BBox, Block, Page, TextLine, Word
@@ -258,18 +258,22 @@ def block_size(block: Block, frame: Frame) -> float:
 def line_weights(
     blocks: Iterable[Block],
     frame: Frame,
-    measure: Callable[[TextLine], float] | None = None,
     into: dict[float, int] | None = None,
+    strokes: dict[float, int] | None = None,
 ) -> dict[float, int]:
-    """Each measured value of the printed lines of ``blocks`` (``measure``: the font
-    size, :func:`line_size`) with its weight, a line's characters / 10 (at least 1),
-    added up ``into`` a mapping (a new one when not given); NaN is left out."""
+    """The font size (:func:`line_size`) of each printed line of ``blocks`` with its
+    weight, the line's characters / 10 (at least 1), added up ``into`` a mapping (a new
+    one when not given); with ``strokes``, the lines' stroke weights are added up into
+    it in the same pass. NaN values are left out."""
     weights: dict[float, int] = {} if into is None else into
     for b in blocks:
         for ln in block_lines(b, frame):
-            v = line_size(ln, frame) if measure is None else measure(ln)
+            w = max(1, len(ln.text) // 10)
+            v = line_size(ln, frame)
             if not math.isnan(v):
-                weights[v] = weights.get(v, 0) + max(1, len(ln.text) // 10)
+                weights[v] = weights.get(v, 0) + w
+            if strokes is not None and not math.isnan(ln.stroke):
+                strokes[ln.stroke] = strokes.get(ln.stroke, 0) + w
     return weights
 
 
@@ -290,7 +294,3 @@ def weighted_median(weights: Mapping[float, int]) -> float:
         seen += w
     raise AssertionError("unreachable: the weights add up to n")
 
-
-def body_size(blocks: list[Block], frame: Frame) -> float:
-    """The body font size of a page or document: the size most characters are set in."""
-    return weighted_median(line_weights(blocks, frame))
