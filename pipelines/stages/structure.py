@@ -283,11 +283,14 @@ def _split_margin_lines(doc: Document, frames: list[Frame], share: float) -> Doc
     for page, frame in zip(doc.pages, frames, strict=True):
         blocks: list[Block] = []
         for b in page.blocks:
+            if not b.words:  # only OCR words can be cut (text-layer blocks have none)
+                blocks.append(b)
+                continue
             box = frame.box(b.bbox) if b.bbox is not None else None
             near = box is not None and (
                 box.y0 <= frame.height * reach or box.y1 >= frame.height * (1 - reach)
             )
-            blocks.extend(_split_at_gap(b, frame) if near and b.words else [b])
+            blocks.extend(_split_at_gap(b, frame) if near else [b])
         pages.append(page.model_copy(update={"blocks": blocks}) if blocks != page.blocks else page)
     return doc.model_copy(update={"pages": pages})
 
