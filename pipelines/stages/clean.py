@@ -92,6 +92,8 @@ def normalize_dashes(text: str) -> str:
 
 def normalize_whitespace(text: str) -> str:
     """Collapse runs of spaces, trim lines, keep line breaks."""
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()  # one line (no line break, no tab) without a run of spaces
     lines = [_SPACES_RE.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 
@@ -193,6 +195,8 @@ def join_hyphenated(text: str, vocabulary: Container[str] = frozenset()) -> str:
 
 def unwrap_lines(text: str) -> str:
     """Broken lines of one paragraph into one line."""
+    if "\n" not in text:
+        return text.strip()
     return " ".join(line.strip() for line in text.split("\n") if line.strip())
 
 
