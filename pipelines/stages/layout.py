@@ -293,4 +293,3 @@ def weighted_median(weights: Mapping[float, int]) -> float:
             return value if n % 2 else (lower + value) / 2
         seen += w
     raise AssertionError("unreachable: the weights add up to n")
-
