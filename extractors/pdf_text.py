@@ -54,9 +54,7 @@ class TextLayerBlock:
 
 
 def _is_bold(span: dict[str, Any]) -> bool:
-    return (
-        bool(int(span.get("flags", 0)) & _BOLD_FLAG) or "bold" in str(span.get("font", "")).lower()
-    )
+    return bool(span.get("flags", 0) & _BOLD_FLAG) or "bold" in span.get("font", "").lower()
 
 
 def _line(line: dict[str, Any]) -> TextLayerLine | None:
@@ -89,16 +87,16 @@ def _line(line: dict[str, Any]) -> TextLayerLine | None:
 
 def _one_span_line(line: dict[str, Any], span: dict[str, Any]) -> TextLayerLine | None:
     """:func:`_line` of a line of one span (most lines): its size, boldness and
-    visibility are the span's."""
-    text = str(span.get("text", "")).strip()
+    visibility are the span's. MuPDF's dict gives str, float and float-tuple values
+    already, so they are taken as they are."""
+    text = span.get("text", "").strip()
     if not text:
         return None
     n = len(text)
-    x0, y0, x1, y1 = line["bbox"]
     return TextLayerLine(
         text,
-        (float(x0), float(y0), float(x1), float(y1)),
-        float(span.get("size", 0.0)),
+        line["bbox"],
+        span.get("size", 0.0),
         _is_bold(span),
         n,
         n if span.get("alpha", 255) == 0 else 0,
@@ -163,7 +161,7 @@ def read_text_and_images(page: pymupdf.Page) -> PageRead:
         tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
     elif vectors:
         tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_DICT)
-    layer = _layer(tp.extractDICT(cb=page.cropbox, sort=True))
+    layer = _layer(tp.extractDICT(sort=True))  # (its cb= only sets the unused page size)
     return PageRead(layer, boxes, vectors)
 
 
@@ -172,12 +170,18 @@ def _layer(data: dict[str, Any]) -> list[TextLayerBlock]:
     for blk in data.get("blocks", []):
         if blk.get("type") != 0:
             continue
-        lines = [ln for ln in (_line(raw) for raw in blk.get("lines", [])) if ln is not None]
+        raw = blk.get("lines", [])
+        if len(raw) == 1:  # as below: a block of one line (a line's text is never empty)
+            ln = _line(raw[0])
+            if ln is not None:
+                out.append(TextLayerBlock(ln.text, blk["bbox"], ln.size, ln.bold, (ln,)))
+            continue
+        lines = [ln for ln in map(_line, raw) if ln is not None]
         if not lines:
             continue
         x0, y0, x1, y1 = blk["bbox"]
         box = (float(x0), float(y0), float(x1), float(y1))
-        if len(lines) == 1:  # as below: a line's text is never empty
+        if len(lines) == 1:
             ln = lines[0]
             out.append(TextLayerBlock(ln.text, box, ln.size, ln.bold, (ln,)))
             continue

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from extractors.pdf_text import Box, TextLayerBlock
 from pipelines.config import ExtractConfig, OcrMode
-from pipelines.textmetrics import alnum_count, garbage_ratio, word_validity
+from pipelines.textmetrics import TextStats, alnum_count
 
 if TYPE_CHECKING:
     import pymupdf
@@ -81,6 +81,11 @@ def picture_regions(
     return out
 
 
+def _has_images(page: pymupdf.Page) -> bool:
+    """The page's resources list an image (it may draw none)."""
+    return bool(page.get_images(full=False))
+
+
 def invisible_share(layer: Sequence[TextLayerBlock]) -> float:
     """Share of text-layer characters drawn invisibly (render mode 3 / alpha 0)."""
     total = sum(ln.chars for b in layer for ln in b.lines)
@@ -102,21 +107,21 @@ def decide(
         return False, "OCR disabled (--ocr never)"
     text = "\n".join(b.text for b in layer)
     n_chars = alnum_count(text)
-    has_images = bool(page.get_images(full=False))
     if n_chars < cfg.min_text_chars:
-        if has_images or n_chars:
+        if n_chars or _has_images(page):
             return True, f"text layer has only {n_chars} characters"
         if page.get_drawings():
             return True, "no text layer; page has vector drawings"
         return False, "blank page"
-    cids = len(_CID_RE.findall(text))
+    cids = len(_CID_RE.findall(text)) if "(cid:" in text else 0
     if cids:
         return True, f"text layer is garbled ({cids} unmapped (cid:NN) glyphs)"
-    garbage = garbage_ratio(text)
+    stats = TextStats.of(text)  # garbage and real words from one pass over the tokens
+    garbage = stats.garbage_ratio
     if garbage > GARBAGE_SHARE:
         return True, f"text layer is garbled ({garbage:.0%} replacement or private-use characters)"
     english = "eng" in cfg.languages.split("+")
-    validity = word_validity(text) if english else float("nan")
+    validity = stats.validity if english else float("nan")
     measured = validity == validity
     if measured and validity < cfg.min_text_validity:
         return True, f"text layer looks like nonsense ({validity:.0%} real words)"
@@ -124,7 +129,8 @@ def decide(
         if measured and validity < INVISIBLE_MIN_VALIDITY:
             return True, f"invisible OCR text layer of poor quality ({validity:.0%} real words)"
         return False, f"invisible OCR text layer with {n_chars} characters of real text"
-    coverage = image_coverage(page, images) if has_images else 0.0
+    drawn = images is None or len(images) > 0  # none drawn: no coverage, whatever is listed
+    coverage = image_coverage(page, images) if drawn and _has_images(page) else 0.0
     if coverage >= SCAN_COVERAGE and n_chars < SCAN_MAX_TEXT_CHARS:
         return True, f"page is a scan ({coverage:.0%} image) with only {n_chars} characters of text"
     return False, f"text layer has {n_chars} characters of real text"

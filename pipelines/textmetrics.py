@@ -20,6 +20,7 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -99,9 +100,20 @@ def _word_counts(toks: list[str]) -> tuple[int, int]:
     return len(classes) - classes.count(-1), classes.count(1)
 
 
+def _not_matching(pattern: re.Pattern[str]) -> bytes:
+    """The ASCII characters ``pattern`` does not match, as bytes: deleting them from an
+    ASCII text with ``bytes.translate`` leaves what it matches, to count."""
+    return bytes(c for c in range(128) if not pattern.match(chr(c)))
+
+
+_NOT_ASCII_BAD = _not_matching(_ASCII_BAD_RE)
+_NOT_SYMBOL = _not_matching(_SYMBOL_RE)
+_NOT_SPACE = _not_matching(re.compile(r"\s"))
+
+
 def _garbage_chars(text: str) -> int:
     if text.isascii():
-        return len(_ASCII_BAD_RE.findall(text))
+        return len(text.encode("ascii").translate(None, _NOT_ASCII_BAD))
     return sum(
         1
         for c in text
@@ -128,15 +140,31 @@ class TextStats:
         if not toks:
             return cls()
         counted, real = _word_counts(toks)
-        return cls(
-            n_tokens=len(toks),
-            word_tokens=counted,
-            real_words=real,
-            short_tokens=sum(1 for t in toks if len(t) <= 2 and not t.isalnum()),
-            chars=sum(map(len, toks)),
-            garbage=_garbage_chars(text),
-            symbols=len(_SYMBOL_RE.findall(text)),
-        )
+        short = sum(1 for t in toks if len(t) <= 2 and not t.isalnum())
+        if text.isascii():  # counted by deleting what does not count (bytes.translate)
+            raw = text.encode("ascii")
+            chars = len(raw) - len(raw.translate(None, _NOT_SPACE))
+            garbage = len(raw.translate(None, _NOT_ASCII_BAD))
+            symbols = len(raw.translate(None, _NOT_SYMBOL))
+        else:
+            chars = sum(map(len, toks))
+            garbage = _garbage_chars(text)
+            symbols = len(_SYMBOL_RE.findall(text))
+        return cls(len(toks), counted, real, short, chars, garbage, symbols)
+
+    @classmethod
+    def total(cls, parts: Iterable[TextStats]) -> TextStats:
+        """The sum of ``parts`` (as adding them up, with one object made)."""
+        n = counted = real = short = chars = garbage = symbols = 0
+        for p in parts:
+            n += p.n_tokens
+            counted += p.word_tokens
+            real += p.real_words
+            short += p.short_tokens
+            chars += p.chars
+            garbage += p.garbage
+            symbols += p.symbols
+        return cls(n, counted, real, short, chars, garbage, symbols)
 
     def __add__(self, other: TextStats) -> TextStats:
         return TextStats(
@@ -181,10 +209,10 @@ def garbage_ratio(text: str) -> float:
     return _garbage_chars(text) / chars if chars else math.nan
 
 
+_NOT_ASCII_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
 def alnum_count(text: str) -> int:
     if text.isascii():
-        return len(text) - len(_NON_ALNUM_ASCII_RE.findall(text))
+        return len(text.encode("ascii").translate(None, _NOT_ASCII_ALNUM))
     return sum(1 for c in text if c.isalnum())
-
-
-_NON_ALNUM_ASCII_RE = re.compile(r"[^A-Za-z0-9]")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from functools import cache, lru_cache
 
 from pipelines.config import CleanConfig
@@ -92,6 +92,8 @@ def normalize_dashes(text: str) -> str:
 
 def normalize_whitespace(text: str) -> str:
     """Collapse runs of spaces, trim lines, keep line breaks."""
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()  # one line (no line break, no tab) without a run of spaces
     lines = [_SPACES_RE.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 
@@ -99,6 +101,22 @@ def normalize_whitespace(text: str) -> str:
 def document_vocabulary(texts: list[str]) -> frozenset[str]:
     """Lower-case words a document spells out in full (not broken at a line end)."""
     return _vocabulary(tuple(texts))
+
+
+class Vocabulary:
+    """:func:`document_vocabulary` of some texts, made on the first look-up: a document
+    that breaks no word at a line end never needs it."""
+
+    __slots__ = ("_texts", "_words")
+
+    def __init__(self, texts: Callable[[], list[str]]) -> None:
+        self._texts = texts
+        self._words: frozenset[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._words is None:
+            self._words = document_vocabulary(self._texts())
+        return word in self._words
 
 
 @lru_cache(maxsize=2)
@@ -138,7 +156,7 @@ def zipf(word: str) -> float:
     return _zipf_source()(word.lower())
 
 
-def dehyphenate_pair(head: str, tail: str, vocabulary: frozenset[str] = frozenset()) -> str:
+def dehyphenate_pair(head: str, tail: str, vocabulary: Container[str] = frozenset()) -> str:
     """The word printed as ``head-`` at a line end and ``tail`` on the next line.
 
     Evidence, in order: the document's own spelling ("well-known" written
@@ -166,7 +184,7 @@ def dehyphenate_pair(head: str, tail: str, vocabulary: frozenset[str] = frozense
     return joined
 
 
-def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
+def join_hyphenated(text: str, vocabulary: Container[str] = frozenset()) -> str:
     """Join words broken by a hyphen at a line end, on evidence (:func:`dehyphenate_pair`)."""
     if "-\n" not in text:
         return text  # no line ends with a hyphen
@@ -177,6 +195,8 @@ def join_hyphenated(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
 
 def unwrap_lines(text: str) -> str:
     """Broken lines of one paragraph into one line."""
+    if "\n" not in text:
+        return text.strip()
     return " ".join(line.strip() for line in text.split("\n") if line.strip())
 
 
@@ -184,7 +204,7 @@ def clean_text(
     text: str,
     cfg: CleanConfig,
     kind: ElementType = ElementType.PARAGRAPH,
-    vocabulary: frozenset[str] = frozenset(),
+    vocabulary: Container[str] = frozenset(),
 ) -> str:
     """All text cleaners, in order, for one block of the given element type."""
     text = normalize_unicode(text, cfg.unicode_form)
@@ -208,15 +228,15 @@ def clean_text(
     return text
 
 
-def _clean_block(block: Block, cfg: CleanConfig, vocabulary: frozenset[str]) -> Block:
+def _clean_block(block: Block, cfg: CleanConfig, vocabulary: Container[str]) -> Block:
     text = clean_text(block.text, cfg, block.type, vocabulary)
     return block if text == block.text else block.model_copy(update={"text": text})
 
 
 def clean(doc: Document, cfg: CleanConfig) -> Document:
     """A copy of ``doc`` with every block's text cleaned; empty blocks dropped."""
-    vocabulary = document_vocabulary(
-        [normalize_unicode(b.text, cfg.unicode_form) for b in doc.blocks()]
+    vocabulary = Vocabulary(
+        lambda: [normalize_unicode(b.text, cfg.unicode_form) for b in doc.blocks()]
     )
     pages = []
     for page in doc.pages:

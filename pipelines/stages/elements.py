@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import statistics
 
 from pipelines.config import LayoutConfig
 from pipelines.model import Block, Document, ElementType, Layer
@@ -34,9 +33,9 @@ from pipelines.stages.layout import (
     Frame,
     block_lines,
     block_size,
-    body_size,
-    line_size,
+    line_weights,
     page_frame,
+    weighted_median,
 )
 from pipelines.stages.paragraphs import BULLET_RE
 from pipelines.textmetrics import word_validity
@@ -59,19 +58,6 @@ BOLD_STROKE = 1.15
 """OCR lines whose strokes are this much heavier than the page's body text are bold."""
 SAME_TIER = 1.08
 """Heading sizes within this ratio are one level."""
-
-
-def _body_size(doc: Document, frames: list[Frame]) -> float:
-    sizes: list[float] = []
-    for page, frame in zip(doc.pages, frames, strict=True):
-        for b in page.blocks:
-            if b.layer is not Layer.BODY:
-                continue
-            for ln in block_lines(b, frame):
-                s = line_size(ln, frame)
-                if not math.isnan(s):
-                    sizes.extend([s] * max(1, len(ln.text) // 10))
-    return statistics.median(sizes) if sizes else math.nan
 
 
 def _is_caps(text: str) -> bool:
@@ -118,12 +104,9 @@ def _misread(block: Block) -> bool:
 
 def _stroke(blocks: list[Block], frame: Frame) -> float:
     """Median stroke weight of the printed lines of ``blocks`` (NaN: not measured)."""
-    weighted: list[float] = []
-    for b in blocks:
-        for ln in block_lines(b, frame):
-            if not math.isnan(ln.stroke):
-                weighted.extend([ln.stroke] * max(1, len(ln.text) // 10))
-    return statistics.median(weighted) if weighted else math.nan
+    strokes: dict[float, int] = {}
+    line_weights(blocks, frame, strokes=strokes)
+    return weighted_median(strokes)
 
 
 def _heavy(block: Block, frame: Frame, body_stroke: float) -> bool:
@@ -186,14 +169,26 @@ def classify_elements(doc: Document, cfg: LayoutConfig) -> Document:
     if doc.kind in NATIVE_KINDS:
         return doc
     frames = [page_frame(p) for p in doc.pages]
-    body = _body_size(doc, frames)
+    # One pass over each page's body lines: its size and stroke weights; the
+    # document's body size is the median of all pages' size weights together.
+    sizes: list[dict[float, int]] = []
+    strokes: list[dict[float, int]] = []
+    chars: list[int] = []
+    everywhere: dict[float, int] = {}
+    for page, frame in zip(doc.pages, frames, strict=True):
+        body_blocks = [b for b in page.blocks if b.layer is Layer.BODY]
+        chars.append(sum(len(b.text) for b in body_blocks))
+        strokes.append({})
+        sizes.append(line_weights(body_blocks, frame, strokes=strokes[-1]))
+        for size, weight in sizes[-1].items():
+            everywhere[size] = everywhere.get(size, 0) + weight
+    body = weighted_median(everywhere)
     decided: dict[str, tuple[ElementType, int | None, float]] = {}
     for pi, (page, frame) in enumerate(zip(doc.pages, frames, strict=True)):
-        body_blocks = [b for b in page.blocks if b.layer is Layer.BODY]
-        page_body = body_size(body_blocks, frame)
-        if math.isnan(page_body) or sum(len(b.text) for b in body_blocks) < 300:
+        page_body = weighted_median(sizes[pi])
+        if math.isnan(page_body) or chars[pi] < 300:
             page_body = body
-        body_stroke = _stroke(body_blocks, frame)
+        body_stroke = weighted_median(strokes[pi])
         for b in page.blocks:
             if b.layer is not Layer.BODY or b.type not in _TYPED:
                 continue

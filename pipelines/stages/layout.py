@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipelines.model import BBox, Block, Page, TextLine, Word
@@ -254,12 +255,41 @@ def block_size(block: Block, frame: Frame) -> float:
     return statistics.median(sizes) if sizes else math.nan
 
 
-def body_size(blocks: list[Block], frame: Frame) -> float:
-    """The body font size of a page or document: the size most characters are set in."""
-    weighted: list[float] = []
+def line_weights(
+    blocks: Iterable[Block],
+    frame: Frame,
+    into: dict[float, int] | None = None,
+    strokes: dict[float, int] | None = None,
+) -> dict[float, int]:
+    """The font size (:func:`line_size`) of each printed line of ``blocks`` with its
+    weight, the line's characters / 10 (at least 1), added up ``into`` a mapping (a new
+    one when not given); with ``strokes``, the lines' stroke weights are added up into
+    it in the same pass. NaN values are left out."""
+    weights: dict[float, int] = {} if into is None else into
     for b in blocks:
         for ln in block_lines(b, frame):
-            s = line_size(ln, frame)
-            if not math.isnan(s):
-                weighted.extend([s] * max(1, len(ln.text) // 10))
-    return statistics.median(weighted) if weighted else math.nan
+            w = max(1, len(ln.text) // 10)
+            v = line_size(ln, frame)
+            if not math.isnan(v):
+                weights[v] = weights.get(v, 0) + w
+            if strokes is not None and not math.isnan(ln.stroke):
+                strokes[ln.stroke] = strokes.get(ln.stroke, 0) + w
+    return weights
+
+
+def weighted_median(weights: Mapping[float, int]) -> float:
+    """``statistics.median`` of the values repeated by their weights, without making
+    that list; NaN when there are none."""
+    n = sum(weights.values())
+    if not n:
+        return math.nan
+    half = n // 2  # the middle position (odd n), or the upper one of the middle two
+    seen = 0
+    lower = math.nan
+    for value, w in sorted(weights.items()):
+        if n % 2 == 0 and seen <= half - 1 < seen + w:
+            lower = value
+        if seen <= half < seen + w:
+            return value if n % 2 else (lower + value) / 2
+        seen += w
+    raise AssertionError("unreachable: the weights add up to n")

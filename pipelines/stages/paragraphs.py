@@ -24,10 +24,11 @@ import logging
 import math
 import re
 import statistics
+from collections.abc import Container
 
 from pipelines.config import LayoutConfig
 from pipelines.model import BBox, Block, Document, ElementType, Layer, Page, TextLine, stable_id
-from pipelines.stages.clean import dehyphenate_pair, document_vocabulary
+from pipelines.stages.clean import Vocabulary, dehyphenate_pair
 from pipelines.stages.layout import NATIVE_KINDS, Frame, block_lines, line_size, page_frame
 
 logger = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def _same_column(a: Block, b: Block, frame: Frame) -> bool:
     return -height <= bb.y0 - ba.y1 <= 2.5 * height
 
 
-def _rejoin_word(prev: Block, nxt: Block, vocabulary: frozenset[str]) -> tuple[Block, Block]:
+def _rejoin_word(prev: Block, nxt: Block, vocabulary: Container[str]) -> tuple[Block, Block]:
     """Move the rest of a word hyphenated at the end of ``prev`` from ``nxt``, on evidence."""
     head = _HYPHEN_END_RE.search(prev.text.rstrip())
     tail = _FIRST_WORD_RE.match(nxt.text.lstrip())
@@ -223,7 +224,7 @@ def join_continuations(doc: Document, cfg: LayoutConfig) -> Document:
     """A copy of ``doc`` with paragraphs continued across blocks joined (see module doc)."""
     if not cfg.join_across_blocks or doc.kind in NATIVE_KINDS:
         return doc
-    vocabulary = document_vocabulary([b.text for b in doc.blocks()])
+    vocabulary = Vocabulary(lambda: [b.text for b in doc.blocks()])
     pages = [p.model_copy(update={"blocks": list(p.blocks)}) for p in doc.pages]
     frames = [page_frame(p) for p in pages]
     prev_at: tuple[int, int] | None = None  # (page index, block index) of the last body block

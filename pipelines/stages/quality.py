@@ -156,9 +156,9 @@ def features(
     ``stats`` holds each block's text counts when the caller has them already
     (keyed by block id); counts are additive, so the run's are their sum.
     """
-    total = TextStats()
-    for b in blocks:
-        total += stats[b.id] if stats is not None and b.id in stats else TextStats.of(b.text)
+    total = TextStats.total(
+        stats[b.id] if stats is not None and b.id in stats else TextStats.of(b.text) for b in blocks
+    )
     return {**text_features(total), **ocr_features(blocks), **image_features(image)}
 
 

@@ -26,12 +26,18 @@ import itertools
 import logging
 import math
 import re
-import statistics
 from dataclasses import dataclass
 
 from pipelines.config import StructureConfig
 from pipelines.model import BBox, Block, Document, ElementType, Layer, TextLine, Word, stable_id
-from pipelines.stages.layout import Frame, block_lines, block_size, line_size, page_frame
+from pipelines.stages.layout import (
+    Frame,
+    block_lines,
+    block_size,
+    line_weights,
+    page_frame,
+    weighted_median,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,14 +167,10 @@ def _stack(c: _Candidate, candidates: list[_Candidate], height: float) -> list[_
 
 
 def _body_size(doc: Document, frames: list[Frame]) -> float:
-    sizes: list[float] = []
+    weights: dict[float, int] = {}
     for page, frame in zip(doc.pages, frames, strict=True):
-        for b in page.blocks:
-            for ln in block_lines(b, frame):
-                s = line_size(ln, frame)
-                if not math.isnan(s):
-                    sizes.extend([s] * max(1, len(ln.text) // 10))
-    return statistics.median(sizes) if sizes else math.nan
+        line_weights(page.blocks, frame, into=weights)
+    return weighted_median(weights)
 
 
 def _small(c: _Candidate, body: float) -> bool:
@@ -281,11 +283,14 @@ def _split_margin_lines(doc: Document, frames: list[Frame], share: float) -> Doc
     for page, frame in zip(doc.pages, frames, strict=True):
         blocks: list[Block] = []
         for b in page.blocks:
+            if not b.words:  # only OCR words can be cut (text-layer blocks have none)
+                blocks.append(b)
+                continue
             box = frame.box(b.bbox) if b.bbox is not None else None
             near = box is not None and (
                 box.y0 <= frame.height * reach or box.y1 >= frame.height * (1 - reach)
             )
-            blocks.extend(_split_at_gap(b, frame) if near and b.words else [b])
+            blocks.extend(_split_at_gap(b, frame) if near else [b])
         pages.append(page.model_copy(update={"blocks": blocks}) if blocks != page.blocks else page)
     return doc.model_copy(update={"pages": pages})
 
