@@ -2,7 +2,8 @@
 
 ``recognize_page`` repairs the page (:func:`extractors.repair.repair_for_ocr`) and
 reads it once. When that reading is poor (low mean confidence or few real words)
-it tries a bounded list of alternatives — the page turned by OSD, or the other
+it tries a bounded list of alternatives — the page turned upright
+(:func:`extractors.turns.orient`), or the other
 way round when repair had to guess which way to turn a page of vertical lines
 (only when the reading looks like a page read sideways or upside down), a Sauvola-binarised
 image, other Tesseract page segmentation modes — while each one helps, up to
@@ -22,7 +23,7 @@ were made (band trials included) is recorded on ``ImageMeasurements``
 (``ocr_path``, ``ocr_attempts``).
 
 A ruined page (a reading of mostly guesses, :func:`is_hopeless`) is searched
-sparingly: besides turning it by OSD, an alternative is read whole only when it reads
+sparingly: besides turning it upright, an alternative is read whole only when it reads
 the sample band :data:`HOPELESS_GAIN` times better (none that has no sample); once a
 whole re-read has left it hopeless with a smaller gain, or has run out of time on
 it, no further alternative is read. A page a whole re-read improved only a little
@@ -43,19 +44,21 @@ from extractors.cut_rows import rows_cut
 from extractors.repair import (
     RepairResult,
     binarize,
-    check_orientation,
     is_bilevel,
     repair_for_ocr,
     rotate_result,
 )
+from extractors.scoring import reading_score
+from extractors.turns import orient
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
-from pipelines.textmetrics import word_validity
 
 if TYPE_CHECKING:
     import numpy as np
 
     from extractors.ocr import OcrEngine, OcrWord
+
+__all__ = ["reading_score"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,8 @@ TURNED_CONFIDENCE = 0.55
 """A page read sideways or upside down reads with a mean confidence below this...
 (measured: 0.18-0.37 on turned pages, 0.8 and more on poor upright receipts)..."""
 TURNED_VALIDITY = 0.5
-"""...and with fewer real words than this (0.2-0.36 turned). Only then is OSD asked:
-it costs a second or more per page, whatever the page's size."""
+"""...and with fewer real words than this (0.2-0.36 turned). Only then is the page's
+orientation checked (a band read turned round, or OSD): a Tesseract run of its own."""
 BAND_SHARE = 1 / 3
 """A sample band holds about this share of the page's text lines."""
 MIN_BAND_LINES = 4
@@ -107,23 +110,6 @@ class Reading:
     validity: float
     """Share of real words (NaN: not measured)."""
     score: float
-
-
-def reading_score(words: list[OcrWord], english: bool) -> tuple[float, float, float]:
-    """(confidence, validity, score) of a reading.
-
-    The score counts confidently read characters — the sum of word length x
-    confidence — scaled by the share of real words, so a reading that drops text
-    and one that reads noise as words both lose.
-    """
-    chars = sum(len(w.text) for w in words)
-    if not chars:
-        return math.nan, math.nan, 0.0
-    weighted = sum(len(w.text) * w.confidence for w in words)
-    confidence = weighted / chars
-    validity = word_validity(" ".join(w.text for w in words)) if english else math.nan
-    factor = validity if validity == validity else confidence
-    return confidence, validity, weighted * factor
 
 
 def cpu_seconds() -> float:
@@ -209,6 +195,22 @@ def is_unusual_text(reading: Reading) -> bool:
     return v == v and GOOD_VALIDITY <= v < UNUSUAL_VALIDITY
 
 
+def is_enlarged(reading: Reading) -> bool:
+    """True when the page read was enlarged from small print (a ``rescale`` repair step).
+
+    Such a page is only turned upright, not searched for a better reading of its pixels
+    (a reading whose rows were cut apart is still re-read as rows): Tesseract's LSTM reads
+    grey levels, and on print enlarged from a low resolution the grey edges of the
+    glyphs carry much of their shape, which binarising throws away; and every re-read
+    costs up to four times the page's own pixels. Measured on the real corpus's
+    100-dpi forms: two binarised band trials lost (0.6-0.7 CPU s each) and one won by
+    7 % only to read the same characters (107 vs 108 edits) and more wrong words (50 vs
+    39); generated 007_receipt_medium, the corpus's other enlarged page read twice,
+    lost its trial too. No later alternative ever ran after them.
+    """
+    return any(step.startswith("rescale") for step in reading.repair.measurements.repair_steps)
+
+
 def is_poor(reading: Reading) -> bool:
     """True when a reading is worth reading another way (see :data:`GOOD_CONFIDENCE`)."""
     if not reading.words:
@@ -228,6 +230,7 @@ def _copy(repair: RepairResult, image: np.ndarray | None = None) -> RepairResult
         text_height=repair.text_height,
         orientation_checked=repair.orientation_checked,
         turn_guessed=repair.turn_guessed,
+        line_direction=repair.line_direction,
         ruled=repair.ruled,
         ruled_matrix=repair.ruled_matrix,
     )
@@ -284,6 +287,9 @@ def recognize_page(
     slowdown = max(1.0, (time.perf_counter() - start_wall) / first_s) if first_s > 0 else 1.0
     for alt in _alternatives(image, engine, cfg, dpi) if cfg.repair_images else []:
         if not is_poor(best) or readings >= cfg.max_ocr_attempts:
+            break
+        if is_enlarged(best) and not alt.turns:
+            logger.debug("an enlarged page is read as it is: no %s", alt.label)
             break
         elapsed = cpu_seconds() - start
         remaining = cfg.page_time_budget_s - elapsed
@@ -413,7 +419,7 @@ def _alternatives(
         if best.repair.orientation_checked:
             return None
         version = _copy(best.repair)
-        rotated = check_orientation(version, engine, cfg.ocr_timeout_s)
+        rotated = orient(version, engine, cfg.languages, cfg.ocr_timeout_s, best.words)
         best.repair.measurements.osd_runs = version.measurements.osd_runs
         best.repair.orientation_checked = True
         return (version, engine) if rotated else None

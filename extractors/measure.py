@@ -228,6 +228,21 @@ def line_direction(mask: np.ndarray, text_height: float) -> float:
     return (vertical + 1.0) / (horizontal + 1.0)
 
 
+def _glyph_components(gray: np.ndarray, text_height: float) -> np.ndarray:
+    """(x0, y0, x1, y1, centre row) of the glyph-sized ink components of ``gray``, sorted
+    by centre row: between half and twice ``text_height`` tall, at most three times as wide."""
+    import cv2
+
+    _n, _labels, stats, centres = cv2.connectedComponentsWithStats(
+        ink_mask(gray).astype(np.uint8), connectivity=8
+    )
+    x, y = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+    w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    glyph = (h >= 0.5 * text_height) & (h <= 2 * text_height) & (w <= 3 * text_height)
+    found = np.stack([x, y, x + w, y + h, centres[1:, 1]], axis=1)[glyph]
+    return found[np.argsort(found[:, 4], kind="stable")]
+
+
 def glyph_rows(gray: np.ndarray, text_height: float, glyphs: int) -> tuple[int, int] | None:
     """Rows ``(y0, y1)`` of the band around the middle of the page's text that holds
     about ``glyphs`` glyph-sized ink components, or None when the page holds no more.
@@ -237,24 +252,47 @@ def glyph_rows(gray: np.ndarray, text_height: float, glyphs: int) -> tuple[int, 
     centres are nearest the median row, plus a glyph height above and below, so the
     glyphs at its edges are whole.
     """
-    import cv2
-
     if text_height != text_height or glyphs < 1:
         return None
-    _n, _labels, stats, centres = cv2.connectedComponentsWithStats(
-        ink_mask(gray).astype(np.uint8), connectivity=8
-    )
-    h = stats[1:, cv2.CC_STAT_HEIGHT]
-    w = stats[1:, cv2.CC_STAT_WIDTH]
-    glyph = (h >= 0.5 * text_height) & (h <= 2 * text_height) & (w <= 3 * text_height)
-    ys = np.sort(centres[1:, 1][glyph])
-    if len(ys) <= glyphs:
+    found = _glyph_components(gray, text_height)
+    if len(found) <= glyphs:
         return None
+    return _band(found, gray.shape, text_height, glyphs)[1::2]
+
+
+def glyph_box(gray: np.ndarray, text_height: float, glyphs: int) -> tuple[int, int, int, int]:
+    """Box ``(x0, y0, x1, y1)`` of the band :func:`glyph_rows` finds, narrowed to the glyphs
+    in it; when the page holds no more than ``glyphs`` glyphs, the box of them all (the
+    whole page when it holds none or ``text_height`` is unknown). A glyph height round."""
+    h, w = gray.shape[:2]
+    if text_height != text_height or glyphs < 1:
+        return 0, 0, w, h
+    found = _glyph_components(gray, text_height)
+    if not len(found):
+        return 0, 0, w, h
+    if len(found) > glyphs:
+        _, y0, _, y1 = _band(found, gray.shape, text_height, glyphs)
+        found = found[(found[:, 4] >= y0) & (found[:, 4] < y1)]
+    pad = text_height
+    x0, y0 = (
+        max(0, math.floor(found[:, 0].min() - pad)),
+        max(0, math.floor(found[:, 1].min() - pad)),
+    )
+    x1 = min(w, math.ceil(found[:, 2].max() + pad))
+    y1 = min(h, math.ceil(found[:, 3].max() + pad))
+    return x0, y0, x1, y1
+
+
+def _band(
+    found: np.ndarray, shape: tuple[int, ...], text_height: float, glyphs: int
+) -> tuple[int, int, int, int]:
+    """(0, y0, width, y1): the rows of the ``glyphs`` glyphs nearest the median centre row."""
+    ys = found[:, 4]
     first = max(0, len(ys) // 2 - glyphs // 2)
     last = min(len(ys) - 1, first + glyphs - 1)
     y0 = max(0, math.floor(ys[first] - text_height))
-    y1 = min(gray.shape[0], math.ceil(ys[last] + text_height) + 1)
-    return y0, y1
+    y1 = min(shape[0], math.ceil(ys[last] + text_height) + 1)
+    return 0, y0, shape[1], y1
 
 
 SMOOTH_NOISE = 4.0

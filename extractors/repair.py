@@ -323,6 +323,8 @@ class RepairResult:
     turn_guessed: bool = False
     """The page was turned 90° because its lines run vertically while OSD could not say
     which way up it is: the opposite turn (270°) was as likely."""
+    line_direction: float = math.nan
+    """``measure.line_direction`` of the page: > 1 its lines run vertically, < 1 horizontally."""
     ruled: np.ndarray | None = None
     """The page just before its ruling lines were removed (None: they were not)."""
     ruled_matrix: np.ndarray | None = None
@@ -493,9 +495,13 @@ def repair_for_ocr(
 
     # Geometry is measured on the cleaned page: noise and grey paper fool both.
     vertical = stats.vertical_text >= VERTICAL_TEXT_RATIO
-    if vertical and check_orientation(result, engine, cfg.ocr_timeout_s) is None:
-        rotate_result(result, 90)  # lines run vertically; OSD could not say which way
-        result.turn_guessed = True
+    result.line_direction = stats.vertical_text
+    if vertical:
+        from extractors.turns import orient  # it reads the page with this module's steps
+
+        if orient(result, engine, cfg.languages, cfg.ocr_timeout_s) is None:
+            rotate_result(result, 90)  # lines run vertically; nothing could say which way
+            result.turn_guessed = True
     skew = estimate_skew(result.image)
     measurements.skew_degrees = skew
     if abs(skew) >= MIN_SKEW_TO_FIX:

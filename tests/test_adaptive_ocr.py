@@ -20,7 +20,7 @@ from pipelines.model import ImageMeasurements
 from tests.imaging import LINES, render_text_page
 
 TEXT = LINES * 3  # 15 lines: enough for a band to be a real saving
-PAGE = render_text_page(TEXT, dpi=150, fontsize=10)
+PAGE = render_text_page(TEXT, dpi=300, fontsize=10)  # glyphs of 24 px: not enlarged
 
 
 def _line_words(n_lines: int, conf: list[float], line_h: int = 20, gap: int = 10) -> list[OcrWord]:
@@ -97,6 +97,14 @@ def test_an_alternative_that_loses_on_the_sample_is_never_read_whole() -> None:
     assert engine.osd_calls == 0  # a poor but upright reading: OSD is not asked
 
 
+def test_a_page_enlarged_from_small_print_is_read_as_it_is() -> None:
+    small = render_text_page(TEXT, dpi=150, fontsize=10)  # 12 px glyphs: enlarged 2x
+    engine = BandAwareEngine(helps=True)
+    reading = recognize_page(small, ExtractConfig(), engine, dpi=150)
+    assert any(s.startswith("rescale") for s in reading.repair.measurements.repair_steps)
+    assert reading.label == "psm3" and len(engine.calls) == 1  # not binarised, not sampled
+
+
 def test_an_alternative_that_wins_on_the_sample_reads_the_page_again() -> None:
     engine = BandAwareEngine(helps=True)
     reading = recognize_page(PAGE, ExtractConfig(), engine, dpi=150)
@@ -137,7 +145,7 @@ class BusyEngine(BandAwareEngine):
     """Burns CPU time on every reading."""
 
     def recognize(self, image: np.ndarray, languages: str, timeout_s: float) -> list[OcrWord]:
-        end = time.thread_time() + 0.6
+        end = time.thread_time() + 1.2
         while time.thread_time() < end:
             pass
         return super().recognize(image, languages, timeout_s)
@@ -169,8 +177,8 @@ def test_an_alternative_s_time_limit_stretches_with_the_machine_s_load() -> None
 
 
 def test_the_page_budget_counts_cpu_time_not_waiting() -> None:
-    cfg = ExtractConfig(page_time_budget_s=1.0)
-    waiting = WaitingEngine(helps=True, wait_s=0.6)
+    cfg = ExtractConfig(page_time_budget_s=2.0)
+    waiting = WaitingEngine(helps=True, wait_s=1.2)
     assert recognize_page(PAGE, cfg, waiting, dpi=150).label == "psm3 > binarised"
     busy = BusyEngine(helps=True)
     assert recognize_page(PAGE, cfg, busy, dpi=150).label == "psm3"
@@ -295,7 +303,8 @@ def test_an_unsure_reading_of_unusual_words_on_a_noisy_page_is_tried_another_way
     receipt = UnusualTextEngine(real=6, conf=0.6)
     reading = recognize_page(noisy.astype(np.uint8), ExtractConfig(), receipt, dpi=150)
     assert "denoise" in reading.repair.measurements.repair_steps
-    assert len(receipt.calls) == 2  # the pixels may be at fault: a band trial
+    assert len(receipt.calls) >= 2 and receipt.calls[1] < receipt.calls[0] / 2
+    # the pixels may be at fault: a band trial
 
 
 class PoorPageEngine(RuinedPageEngine):

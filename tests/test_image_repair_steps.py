@@ -68,7 +68,7 @@ class NoRotation:
         return None
 
 
-PAGE = render_text_page(dpi=200)
+PAGE = render_text_page(dpi=300)  # glyphs of 28 px: not enlarged
 
 
 def _noisy(page: np.ndarray, sigma: float) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
+from extractors import turns
 from extractors.base import Source
 from extractors.image import ImageExtractor
 from extractors.ocr import OcrWord, TesseractEngine, check_languages, ocr_page
@@ -120,9 +121,13 @@ class UnsureOsd(TesseractEngine):
 
 
 @pytest.mark.usefixtures("tesseract")
-def test_a_blind_quarter_turn_that_reads_upside_down_is_turned_round(tmp_path: Path) -> None:
-    """Vertical lines and no word from OSD: repair turns the page 90° (here the wrong way,
-    leaving it upside down); the hopeless reading has it turned the other way round."""
+def test_a_blind_quarter_turn_that_reads_upside_down_is_turned_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vertical lines, and neither the band read both ways nor OSD can tell: repair turns
+    the page 90° (here the wrong way, leaving it upside down); the hopeless reading has
+    it turned the other way round."""
+    monkeypatch.setattr(turns, "sideways_turn", lambda *args: None)
     page = rotate_quadrant(render_text_page(dpi=300), 90)  # upright needs 270° more
     path = tmp_path / "sideways.png"
     path.write_bytes(b"doorstep test page")  # only its name and hash are used here
