@@ -170,21 +170,15 @@ def _layer(data: dict[str, Any]) -> list[TextLayerBlock]:
     for blk in data.get("blocks", []):
         if blk.get("type") != 0:
             continue
-        raw = blk.get("lines", [])
-        if len(raw) == 1:  # as below: a block of one line (a line's text is never empty)
-            ln = _line(raw[0])
-            if ln is not None:
-                out.append(TextLayerBlock(ln.text, blk["bbox"], ln.size, ln.bold, (ln,)))
-            continue
-        lines = [ln for ln in map(_line, raw) if ln is not None]
+        lines = [ln for ln in map(_line, blk.get("lines", [])) if ln is not None]
         if not lines:
+            continue
+        if len(lines) == 1:  # a block of one line is the line (a line's text is never empty)
+            ln = lines[0]
+            out.append(TextLayerBlock(ln.text, blk["bbox"], ln.size, ln.bold, (ln,)))
             continue
         x0, y0, x1, y1 = blk["bbox"]
         box = (float(x0), float(y0), float(x1), float(y1))
-        if len(lines) == 1:
-            ln = lines[0]
-            out.append(TextLayerBlock(ln.text, box, ln.size, ln.bold, (ln,)))
-            continue
         chars = sum(len(ln.text) for ln in lines)
         bold_chars = sum(len(ln.text) for ln in lines if ln.bold)
         out.append(

@@ -144,12 +144,11 @@ class TextStats:
         if text.isascii():  # counted by deleting what does not count (bytes.translate)
             raw = text.encode("ascii")
             chars = len(raw) - len(raw.translate(None, _NOT_SPACE))
-            garbage = len(raw.translate(None, _NOT_ASCII_BAD))
             symbols = len(raw.translate(None, _NOT_SYMBOL))
         else:
             chars = sum(map(len, toks))
-            garbage = _garbage_chars(text)
             symbols = len(_SYMBOL_RE.findall(text))
+        garbage = _garbage_chars(text)
         return cls(len(toks), counted, real, short, chars, garbage, symbols)
 
     @classmethod
@@ -209,7 +208,7 @@ def garbage_ratio(text: str) -> float:
     return _garbage_chars(text) / chars if chars else math.nan
 
 
-_NOT_ASCII_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+_NOT_ASCII_ALNUM = _not_matching(re.compile(r"[A-Za-z0-9]"))
 
 
 def alnum_count(text: str) -> int:
