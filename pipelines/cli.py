@@ -71,7 +71,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
+"""Messages on stderr: never wrapped, so a long path stays on one line for logs and grep."""
 
 OcrOption = Annotated[
     OcrMode, typer.Option("--ocr", help="auto: text layer where real, OCR elsewhere.")
