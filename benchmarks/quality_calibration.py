@@ -4,7 +4,7 @@
     python -m benchmarks.quality_calibration --fit      # refit it, then evaluate
     python -m benchmarks.quality_calibration --refresh  # re-run OCR instead of the cache
 
-Fitting uses a generated corpus with one seed (default 11, 80 pages); evaluation uses a
+Fitting uses generated corpora of other seeds (default 11 and 13, 80 pages each); evaluation uses a
 corpus with another seed (default 7, never seen by the fit) and the real pages
 of ../shared/corpus/real that have ground truth. Printed per corpus: Spearman
 correlation, mean absolute error of the accuracy estimate, and precision /
@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.quality_calibration")
     ap.add_argument("--fit", action="store_true", help="refit the packaged model first")
     ap.add_argument("--refresh", action="store_true", help="re-run OCR instead of the cache")
-    ap.add_argument("--fit-seed", type=int, default=11)
+    ap.add_argument(
+        "--fit-seeds", type=int, nargs="+", default=[11, 13], help="generated corpora to fit on"
+    )
     ap.add_argument("--fit-pages", type=int, default=80)
     ap.add_argument("--eval-seed", type=int, default=7)
     ap.add_argument("--eval-pages", type=int, default=60)
@@ -379,19 +381,20 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
         )
     if args.fit:
-        fitset = ensure_corpus(
-            BENCH / f"generated-s{args.fit_seed}-p{args.fit_pages}", args.fit_seed, args.fit_pages
-        )
-        fit_recs = collect(
-            "fit",
-            _page_truths_generated(fitset),
-            BENCH / "quality" / f"fit-s{args.fit_seed}-p{args.fit_pages}-v{CORPUS_VERSION}.jsonl",
-            args.refresh,
-            args.jobs,
-        )
-        model = fit(
-            fit_recs, f"generated corpus seed {args.fit_seed}, {len(fit_recs)} pages", args.blend
-        )
+        fit_recs = []
+        for seed in args.fit_seeds:
+            fitset = ensure_corpus(
+                BENCH / f"generated-s{seed}-p{args.fit_pages}", seed, args.fit_pages
+            )
+            fit_recs += collect(
+                "fit",
+                _page_truths_generated(fitset),
+                BENCH / "quality" / f"fit-s{seed}-p{args.fit_pages}-v{CORPUS_VERSION}.jsonl",
+                args.refresh,
+                args.jobs,
+            )
+        seeds = ", ".join(str(s) for s in args.fit_seeds)
+        model = fit(fit_recs, f"generated corpora seeds {seeds}, {len(fit_recs)} pages", args.blend)
         MODEL_PATH.write_text(model.model_dump_json(indent=1) + "\n")
         print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(fit_recs)} pages)")
         eval_recs, real_recs = rescore(eval_recs, model), rescore(real_recs, model)

@@ -1,6 +1,6 @@
 """Adaptive OCR of one page: repair, read, and re-read a poor reading another way.
 
-``recognize_page`` repairs the page (:func:`extractors.repair.repair_for_ocr`) and
+``recognize_page`` repairs the page (:func:`extractors.repair_plan.repair_for_ocr`) and
 reads it once. When that reading is poor (low mean confidence or few real words)
 it tries a bounded list of alternatives — the page turned upright
 (:func:`extractors.turns.orient`), or the other
@@ -45,9 +45,9 @@ from extractors.repair import (
     RepairResult,
     binarize,
     is_bilevel,
-    repair_for_ocr,
     rotate_result,
 )
+from extractors.repair_plan import repair_for_ocr
 from extractors.scoring import reading_score
 from extractors.turns import orient
 from pipelines.config import ExtractConfig
@@ -285,22 +285,29 @@ def recognize_page(
     # machine): an alternative's time limit is enforced on the clock, so it gets the
     # CPU seconds left in the budget stretched as much.
     slowdown = max(1.0, (time.perf_counter() - start_wall) / first_s) if first_s > 0 else 1.0
+
+    def time_left() -> float | None:
+        """The clock seconds the next reading may take, or None when the page budget
+        would not fit another reading as long as the first. A reading may not run past
+        the budget (nor be cut below a floor)."""
+        elapsed = cpu_seconds() - start
+        if elapsed + first_s > cfg.page_time_budget_s:
+            logger.debug("page time budget spent after %.1f CPU seconds", elapsed)
+            return None
+        return min(cfg.ocr_timeout_s, max(5.0, cfg.page_time_budget_s - elapsed) * slowdown)
+
     for alt in _alternatives(image, engine, cfg, dpi) if cfg.repair_images else []:
         if not is_poor(best) or readings >= cfg.max_ocr_attempts:
             break
         if is_enlarged(best) and not alt.turns:
             logger.debug("an enlarged page is read as it is: no %s", alt.label)
             break
-        elapsed = cpu_seconds() - start
-        remaining = cfg.page_time_budget_s - elapsed
-        if elapsed + first_s > cfg.page_time_budget_s:
-            logger.debug("page time budget spent after %.1f CPU seconds", elapsed)
+        timeout = time_left()
+        if timeout is None:
             break
         if is_hopeless(best) and alt.trial is None and not alt.turns:
             logger.debug("%s skipped: a hopeless reading is re-read only on a sample", alt.label)
             continue
-        # An alternative may not run past the page budget (never below a floor).
-        timeout = min(cfg.ocr_timeout_s, max(5.0, remaining) * slowdown)
         try:
             if not helps_on_sample(alt, best, timeout):
                 break  # an alternative that does not help: the page is as good as it gets
@@ -331,9 +338,9 @@ def recognize_page(
         rows_cut(best.words)
         and isinstance(engine, PsmSwitchable)
         and readings < cfg.max_ocr_attempts
-        and cpu_seconds() - start + first_s <= cfg.page_time_budget_s
+        and (timeout := time_left()) is not None
     ):
-        best = _read_as_rows(best, engine, read, cfg.ocr_timeout_s)
+        best = _read_as_rows(best, engine, read, timeout)
     m = best.repair.measurements
     m.ocr_path = best.label
     m.ocr_attempts = passes

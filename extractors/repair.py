@@ -1,15 +1,14 @@
 """Page-image repair before OCR (OpenCV / NumPy).
 
-Each repair step is a pure ``ndarray -> ndarray`` function. ``repair_for_ocr``
-measures a page (:mod:`extractors.measure`), applies only the steps the
-measurements call for, records which on ``ImageMeasurements.repair_steps`` and
-keeps the affine transform (crop, quadrant turn, deskew, rescale) so OCR boxes
-can be mapped back to the original page.
+Each repair step is a pure ``ndarray -> ndarray`` function, and
+:class:`RepairResult` carries a page through them, recording each step on
+``ImageMeasurements.repair_steps`` and keeping the affine transform (crop, quadrant
+turn, deskew, rescale) so OCR boxes can be mapped back to the original page.
+Which steps a page gets is decided in :mod:`extractors.repair_plan`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Iterator
@@ -19,16 +18,12 @@ from typing import Protocol
 import numpy as np
 
 from extractors.measure import (
-    PageStats,
     background,
     contrast,
-    glyph_height,
     glyph_rows,
     ink_mask,
-    measure_page,
 )
-from pipelines.config import ExtractConfig
-from pipelines.model import MANY_SPECKS, STRONG_NOISE, BBox, ImageMeasurements
+from pipelines.model import STRONG_NOISE, BBox, ImageMeasurements
 
 __all__ = ["contrast", "ink_mask"]
 
@@ -66,7 +61,7 @@ MAX_UPSCALE = 2.0
 UPSCALE_MAX_PIXELS = 25_000_000
 
 
-class _OrientationSource(Protocol):
+class OrientationSource(Protocol):
     def orientation(self, image: np.ndarray, timeout_s: float) -> tuple[int, float] | None: ...
 
 
@@ -378,11 +373,11 @@ def _quadrant_matrix(degrees_cw: int, w: int, h: int) -> np.ndarray:
     return np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], dtype=float)
 
 
-def _translation(dx: float, dy: float) -> np.ndarray:
+def translation_matrix(dx: float, dy: float) -> np.ndarray:
     return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=float)
 
 
-def _scaling(f: float) -> np.ndarray:
+def scaling_matrix(f: float) -> np.ndarray:
     # cv2.resize maps pixel centres: x' + 0.5 = (x + 0.5) f
     return np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5], [0, 0, 1]], dtype=float)
 
@@ -404,7 +399,7 @@ def rotate_result(result: RepairResult, degrees_cw: int) -> None:
 
 
 def check_orientation(
-    result: RepairResult, engine: _OrientationSource, timeout_s: float
+    result: RepairResult, engine: OrientationSource, timeout_s: float
 ) -> int | None:
     """Ask the engine (Tesseract OSD) which way up the repaired page is; rotate it.
 
@@ -434,120 +429,9 @@ def check_orientation(
     return 0 if confidence >= OSD_MIN_CONFIDENCE else None
 
 
-def repair_for_ocr(
-    image: np.ndarray,
-    cfg: ExtractConfig,
-    engine: _OrientationSource,
-    *,
-    dpi: float,
-    pixels: bool = True,
-) -> RepairResult:
-    """Measure and repair a page image; only what the measurements call for.
-
-    With ``pixels=False`` only the geometry is repaired (crop, orientation,
-    skew): the fallback when cleaning up the pixels made the reading worse.
-    """
-    import cv2
-
-    gray = to_gray(image)
-    h, w = gray.shape
-    stats = measure_page(gray) if cfg.repair_images else None
-    measurements = ImageMeasurements(width_px=w, height_px=h, dpi=dpi)
-    result = RepairResult(image=gray, measurements=measurements)
-    if stats is None:
-        measurements.contrast = contrast(gray)
-        return result
-    record_stats(measurements, stats)
-    th = stats.text_height
-    result.text_height = th
-
-    if stats.paper_box is not None and stats.border_fraction >= MIN_BORDER_FRACTION:
-        x0, y0, _, _ = stats.paper_box
-        result.apply("crop", crop(result.image, stats.paper_box), _translation(-x0, -y0))
-        cleaned = whiten_edge_shadows(result.image)
-        if cleaned is not result.image:
-            result.apply("whiten_edges", cleaned)
-
-    if not pixels:
-        stats = dataclasses.replace(
-            stats, noise=0.0, contrast=1.0, background_unevenness=0.0, specks_per_glyph=0.0
-        )
-    # Noise is judged against the ink-to-paper contrast: normalising a faint page
-    # stretches its noise by as much as its text. Noise that is strong as measured
-    # is filtered by that measure (a stronger filter blurs faint text); noise that
-    # only looks weak because the page is faint, by its stretched level.
-    stretched = stats.noise * FLAT_CONTRAST / max(min(stats.contrast, FLAT_CONTRAST), 0.05)
-    if stretched >= MIN_NOISE:
-        level = stats.noise if stats.noise >= MIN_NOISE else stretched
-        result.apply("denoise", denoise(result.image, level))
-    if stats.contrast < FLAT_CONTRAST or stats.background_unevenness >= UNEVEN_BACKGROUND:
-        result.apply("normalize_background", normalize_background(result.image, th))
-        if not th >= MIN_GLYPH_PX:
-            # Small glyphs, or none, measured on a faint page may be its noise: the
-            # glyphs of the cleaned page decide how much it is enlarged (a typewriter
-            # page at contrast 0.09: 9 px measured, 24 px once cleaned).
-            again = glyph_height(result.image)
-            if again == again:
-                th = again
-                result.text_height = th
-    if stats.specks_per_glyph >= MANY_SPECKS and th == th:
-        result.apply("despeckle", despeckle(result.image, max(2, round(SPECK_AREA * th * th))))
-
-    # Geometry is measured on the cleaned page: noise and grey paper fool both.
-    vertical = stats.vertical_text >= VERTICAL_TEXT_RATIO
-    result.line_direction = stats.vertical_text
-    if vertical:
-        from extractors.turns import orient  # it reads the page with this module's steps
-
-        if orient(result, engine, cfg.languages, cfg.ocr_timeout_s) is None:
-            rotate_result(result, 90)  # lines run vertically; nothing could say which way
-            result.turn_guessed = True
-    skew = estimate_skew(result.image)
-    measurements.skew_degrees = skew
-    if abs(skew) >= MIN_SKEW_TO_FIX:
-        rh, rw = result.image.shape
-        m = cv2.getRotationMatrix2D((rw / 2.0, rh / 2.0), -skew, 1.0)
-        result.apply("deskew", rotate_small(result.image, -skew), np.vstack([m, [0, 0, 1]]))
-
-    if th == th:
-        length = max(round(LINE_GLYPHS * th), result.image.shape[1] // 12)
-        if pixels and line_mask(result.image[::2, ::2], max(8, length // 2)).any():
-            result.ruled, result.ruled_matrix = result.image, result.matrix.copy()
-            result.apply("remove_lines", remove_lines(result.image, length))
-        # Glyph heights of a bilevel (fax) page are those of broken stroke fragments.
-        factor = 1.0
-        if pixels and not is_bilevel(gray):
-            factor = upscale_factor(th, result.image.shape, cfg.max_image_pixels)
-        if factor > 1.0:
-            result.apply(f"rescale{factor:.2f}", rescale(result.image, factor), _scaling(factor))
-            result.text_height = th * factor
-    return result
-
-
 def is_bilevel(gray: np.ndarray) -> bool:
     """True for black-and-white scans (fax, CCITT): nearly every pixel is 0 or 255."""
     sample = gray[::2, ::2]
     not_paper = int(np.count_nonzero(sample < 255))
     grey = not_paper - int(np.count_nonzero(sample == 0))
     return not_paper > 0 and grey < 0.03 * not_paper
-
-
-def upscale_factor(text_height: float, shape: tuple[int, ...], max_pixels: int) -> float:
-    """How much to enlarge a page whose glyphs are ``text_height`` px tall (1.0: leave it)."""
-    if text_height != text_height or text_height >= MIN_GLYPH_PX:
-        return 1.0
-    factor = min(MAX_UPSCALE, TARGET_GLYPH_PX / text_height)
-    pixels = float(shape[0] * shape[1])
-    factor = min(factor, math.sqrt(min(max_pixels, UPSCALE_MAX_PIXELS) / pixels))
-    return round(factor, 2) if factor > 1.05 else 1.0
-
-
-def record_stats(m: ImageMeasurements, stats: PageStats) -> None:
-    """Copy the measurements onto the page's :class:`ImageMeasurements`."""
-    m.contrast = stats.contrast
-    m.text_height_px = stats.text_height
-    m.noise = stats.noise
-    m.blur = stats.blur
-    m.background_unevenness = stats.background_unevenness
-    m.specks_per_glyph = stats.specks_per_glyph
-    m.border_fraction = stats.border_fraction

@@ -34,8 +34,6 @@ from extractors.pages import PendingOcr, run_pages
 from extractors.pdf import PdfExtractor
 from extractors.repair import (
     RepairResult,
-    _scaling,
-    _translation,
     binarize,
     check_orientation,
     crop,
@@ -43,12 +41,13 @@ from extractors.repair import (
     despeckle,
     normalize_background,
     remove_lines,
-    repair_for_ocr,
     rescale,
     rotate_quadrant,
-    upscale_factor,
+    scaling_matrix,
+    translation_matrix,
     whiten_edge_shadows,
 )
+from extractors.repair_plan import repair_for_ocr, upscale_factor
 from pipelines.config import ExtractConfig, OcrMode, PipelineConfig
 from pipelines.convert import convert
 from pipelines.model import ExtractionMethod, ImageMeasurements, Page
@@ -207,7 +206,7 @@ def test_dark_wedges_left_by_a_crop_are_whitened_and_the_text_is_not() -> None:
 
 def test_a_faint_noisy_page_is_enlarged_by_the_glyphs_of_its_cleaned_copy() -> None:
     from extractors.measure import measure_page
-    from extractors.repair import repair_for_ocr
+    from extractors.repair_plan import repair_for_ocr
     from fixtures import degrade
 
     page = render_text_page(LINES * 6, dpi=300, fontsize=12)  # ~29 px glyphs
@@ -226,11 +225,11 @@ def test_crop_and_rescale_are_affine() -> None:
     img = np.zeros((40, 60), np.uint8)
     img[25, 35] = 255
     out = crop(img, (10, 20, 50, 35))
-    x, y, _ = _translation(-10, -20) @ np.array([35.0, 25.0, 1.0])
+    x, y, _ = translation_matrix(-10, -20) @ np.array([35.0, 25.0, 1.0])
     assert out[round(y), round(x)] == 255
     big = rescale(img, 2.0)
     assert big.shape == (80, 120)
-    x, y, _ = _scaling(2.0) @ np.array([35.0, 25.0, 1.0])
+    x, y, _ = scaling_matrix(2.0) @ np.array([35.0, 25.0, 1.0])
     assert big[round(y), round(x)] > 100
 
 

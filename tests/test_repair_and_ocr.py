@@ -19,11 +19,11 @@ from extractors.repair import (
     _quadrant_matrix,
     contrast,
     estimate_skew,
-    repair_for_ocr,
     rotate_quadrant,
     rotate_small,
     to_gray,
 )
+from extractors.repair_plan import repair_for_ocr
 from pipelines.config import ExtractConfig, PipelineConfig
 from pipelines.convert import convert
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
