@@ -275,6 +275,22 @@ def write_atomic(path: Path, data: bytes | str, tmp_prefix: str = ".tmp-") -> No
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable: without an fsync of the directory, a
+    power cut after the state store recorded a document could lose its file's rename."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # not a directory this platform can open; the file itself is synced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory
+    finally:
+        os.close(fd)
 
 
 def _parquet_bytes(rows: list[dict[str, Any]], columns: list[str]) -> bytes:

@@ -205,3 +205,27 @@ def test_workers_keep_large_arrays_off_the_heap() -> None:
         assert want in environ
     finally:
         worker.close()
+
+
+def test_atomic_write_syncs_the_file_and_then_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rename is durable only once its directory is synced: a power cut after the
+    # state store recorded a document must not lose the document's file.
+    import stat
+
+    from pipelines.outputs import write_atomic
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    target = tmp_path / "docs" / "a.md"
+    write_atomic(target, "text\n")
+    assert target.read_text() == "text\n"
+    assert synced == ["file", "dir"]
+    assert not list(target.parent.glob(".tmp-*"))
