@@ -14,6 +14,7 @@ after the boxed ones.
 
 from __future__ import annotations
 
+import heapq
 import logging
 
 from pipelines.config import LayoutConfig
@@ -159,14 +160,12 @@ def _order(items: list[_Item], cfg: LayoutConfig, depth: int = 0) -> list[int]:
 
 
 def _stacked_above(a: BBox, b: BBox) -> bool:
-    """Whether ``a`` sits above ``b`` in the same column: most of the narrower one's
-    width shared, and ``a`` starting higher and ending no lower. The swollen,
-    overlapping boxes of a noisy page's lines still count; a block inside another's
-    height (a caption in a paragraph wrapped round a picture) is above nothing."""
-    shared = min(a.x1, b.x1) - max(a.x0, b.x0)
-    if shared < STACK_OVERLAP * min(a.x1 - a.x0, b.x1 - b.x0):
-        return False
-    return a.y0 < b.y0 and a.y1 <= b.y1
+    """Whether ``a`` sits above ``b`` in the same column: either one spans
+    :data:`STACK_OVERLAP` of the other's width, and ``a`` starts higher and ends no
+    lower. The swollen, overlapping boxes of a noisy page's lines still count; a
+    block inside another's height (a caption in a paragraph wrapped round a
+    picture) is above nothing."""
+    return (_covers(a, b) or _covers(b, a)) and a.y0 < b.y0 and a.y1 <= b.y1
 
 
 def _spanning(region: list[_Item], body: set[int]) -> set[int]:
@@ -206,24 +205,30 @@ def _tesseract_order(region: list[_Item], body: set[int]) -> list[int]:
     of order ("FROM:" before "TO:", a paragraph from the middle first); where its
     order keeps each column top to bottom, this is that order unchanged. A block
     spanning side-by-side blocks (:func:`_spanning`) is bound to no column. Each
-    step takes the earliest block with nothing left above it: a topological sort,
-    which always exists since "above" follows the blocks' middles.
+    step takes the earliest block in Tesseract's order with nothing left above it:
+    a topological sort, which always exists since a block above another starts
+    strictly higher.
     """
-    left = sorted(region)
-    free = _spanning(left, body)
+    items = sorted(region)
+    free = _spanning(items, body)
+    bound = [k for k, (i, _) in enumerate(items) if i not in free]
+    below: list[list[int]] = [[] for _ in items]  # the blocks each one must precede
+    waiting = [0] * len(items)  # how many blocks above each one are not placed yet
+    for k in bound:
+        for j in bound:
+            if j != k and _stacked_above(items[k][1], items[j][1]):
+                below[k].append(j)
+                waiting[j] += 1
+    ready = [k for k, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
     out: list[int] = []
-    while left:
-        pick = next(
-            k
-            for k, (i, box) in enumerate(left)
-            if i in free
-            or not any(
-                _stacked_above(other, box)
-                for j, (o, other) in enumerate(left)
-                if j != k and o not in free
-            )
-        )
-        out.append(left.pop(pick)[0])
+    while ready:
+        k = heapq.heappop(ready)
+        out.append(items[k][0])
+        for j in below[k]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, j)
     return out
 
 
