@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from extractors.base import Source, make_block
 from extractors.glyphs import stroke_ratio
-from extractors.handwriting import CONFIDENT, search_ink
+from extractors.handwriting import search_ink
+from extractors.marks import OCR_EXTRACTOR, set_aside_marks
 from extractors.repair import RepairResult, to_gray
 from extractors.table_read import ScannedTable, scan_tables, table_block
 from pipelines.config import ExtractConfig
 from pipelines.errors import LanguagePackMissing, OcrEngineUnavailable, OcrError
 from pipelines.model import BBox, Block, ElementType, ImageMeasurements, Layer, Word
 from pipelines.offline import ensure_offline_env
-from pipelines.textmetrics import word_class
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_NAME = "tesseract"
+EXTRACTOR_NAME = OCR_EXTRACTOR
 
 
 @dataclass(frozen=True)
@@ -277,36 +277,6 @@ def _set_aside_handwriting(blocks: list[Block], reading: Reading, scale: float) 
             b.model_copy(update={"layer": Layer.NOTES}) if chars and written * 2 >= chars else b
         )
     return out
-
-
-UNREADABLE_CONFIDENCE = 0.5
-"""A block read this unsurely is marks (noise, a drawing, a stamp), not print, unless
-it holds a real word of 3+ letters read with confidence ``CONFIDENT`` or more."""
-
-
-RULE_CHARS = frozenset("|¦_-–—=~:;.,'\"`")
-"""What OCR makes of a ruling line, a table border or a box edge read on its own."""
-
-
-def set_aside_marks(block: Block) -> Block:
-    """``block`` on the notes layer when OCR made only unsure non-words of it: a
-    drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text;
-    or only rule strokes ("|" beside a table's border), however sure."""
-    if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
-        return block
-    if all(c in RULE_CHARS or c.isspace() for c in block.text):
-        return block.model_copy(update={"layer": Layer.NOTES})
-    confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
-    if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
-        return block
-    if any(
-        word_class(w.text) == 1
-        and sum(c.isalpha() for c in w.text) >= 3
-        and w.confidence >= CONFIDENT
-        for w in block.words
-    ):
-        return block  # a real word of three letters or more, read surely: print
-    return block.model_copy(update={"layer": Layer.NOTES})
 
 
 def shift_block(block: Block, dx: float, dy: float) -> Block:

@@ -344,3 +344,26 @@ def test_langchain_jsonl_has_page_content_and_metadata() -> None:
         assert d["page_content"] == c.text
         assert d["metadata"]["page_start"] == c.page_start
         json.dumps(d)
+
+
+def test_garbage_paragraph_cut_out_of_an_ocr_block_goes_to_notes() -> None:
+    # One surely read word kept the OCR block as print; once cut into paragraphs, the
+    # garbage one (what Tesseract made of smudges under a total) is judged alone.
+    from pipelines.model import Layer, Word
+
+    def block(extractor: str, marks: str) -> Block:
+        b = _block(0, 1, f"• Total due 14,307.47\n• {marks}", (72, 100, 540, 130))
+        confs = [0.9, 0.96, 0.95, 0.94, 0.3] + [0.2] * len(marks.split())
+        texts = ["•", "Total", "due", "14,307.47", "•", *marks.split()]
+        box = BBox(x0=72, y0=100, x1=90, y1=112)
+        words = [Word(text=t, bbox=box, confidence=c) for t, c in zip(texts, confs, strict=True)]
+        return b.model_copy(update={"extractor": extractor, "words": words})
+
+    ocr = split_paragraphs(_doc([[block("tesseract", "TT f eae")]]), LayoutConfig())
+    assert [(b.text, b.layer) for b in ocr.blocks()] == [
+        ("• Total due 14,307.47", Layer.BODY),
+        ("• TT f eae", Layer.NOTES),
+    ]
+    # A text layer's characters are the file's own: its rule line stays.
+    digital = split_paragraphs(_doc([[block("pymupdf", "———")]]), LayoutConfig())
+    assert [b.layer for b in digital.blocks()] == [Layer.BODY, Layer.BODY]

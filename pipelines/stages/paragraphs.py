@@ -26,6 +26,7 @@ import re
 import statistics
 from collections.abc import Container
 
+from extractors.marks import OCR_EXTRACTOR, set_aside_marks
 from pipelines.config import LayoutConfig
 from pipelines.model import BBox, Block, Document, ElementType, Layer, Page, TextLine, stable_id
 from pipelines.stages.clean import Vocabulary, dehyphenate_pair
@@ -133,6 +134,10 @@ def split_block(block: Block, frame: Frame, cfg: LayoutConfig) -> list[Block]:
         src = block if words_match else block.model_copy(update={"words": []})
         parts.append(_part(src, g, first_word, k, len(groups)))
         first_word += sum(len(ln.text.split()) for ln in g)
+    if block.extractor == OCR_EXTRACTOR:
+        # One surely read word kept the whole OCR block as print; each paragraph is
+        # judged on its own ("TT" under a footer, a letterhead read as garbage).
+        parts = [set_aside_marks(p) for p in parts]
     return parts
 
 

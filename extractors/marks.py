@@ -1,0 +1,48 @@
+"""Marks that are not print: what OCR made of a drawing, a stamp, a scribble or a rule.
+
+``set_aside_marks`` moves such a block to the notes layer (kept in the document,
+never in chunk text). The OCR extractor applies it to every block it reads, and the
+paragraph stage again to each paragraph it cuts out of an OCR block, since a block
+holding one surely read word can hide a garbage line beside it. Pure and light: no
+NumPy, so the stages of a text-layer worker can import it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from extractors.handwriting import CONFIDENT
+from pipelines.model import Block, ElementType, Layer
+from pipelines.textmetrics import word_class
+
+OCR_EXTRACTOR = "tesseract"
+"""The ``Block.extractor`` of text read by OCR."""
+
+UNREADABLE_CONFIDENCE = 0.5
+"""A block read this unsurely is marks (noise, a drawing, a stamp), not print, unless
+it holds a real word of 3+ letters read with confidence ``CONFIDENT`` or more."""
+
+
+RULE_CHARS = frozenset("|¦_-–—=~:;.,'\"`")
+"""What OCR makes of a ruling line, a table border or a box edge read on its own."""
+
+
+def set_aside_marks(block: Block) -> Block:
+    """``block`` on the notes layer when OCR made only unsure non-words of it: a
+    drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text;
+    or only rule strokes ("|" beside a table's border), however sure."""
+    if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
+        return block
+    if all(c in RULE_CHARS or c.isspace() for c in block.text):
+        return block.model_copy(update={"layer": Layer.NOTES})
+    confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
+    if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
+        return block
+    if any(
+        word_class(w.text) == 1
+        and sum(c.isalpha() for c in w.text) >= 3
+        and w.confidence >= CONFIDENT
+        for w in block.words
+    ):
+        return block  # a real word of three letters or more, read surely: print
+    return block.model_copy(update={"layer": Layer.NOTES})
