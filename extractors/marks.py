@@ -10,6 +10,7 @@ NumPy, so the stages of a text-layer worker can import it.
 from __future__ import annotations
 
 import math
+import re
 
 from extractors.handwriting import CONFIDENT
 from pipelines.model import Block, ElementType, Layer
@@ -27,10 +28,16 @@ RULE_CHARS = frozenset("|¦_-–—=~:;.,'\"`")
 """What OCR makes of a ruling line, a table border or a box edge read on its own."""
 
 
-def set_aside_marks(block: Block) -> Block:
+def set_aside_marks(block: Block, *, lenient: bool = False) -> Block:
     """``block`` on the notes layer when OCR made only unsure non-words of it: a
     drawing, a stamp or a scribble read as letters ("(TM a,"), not printed text;
-    or only rule strokes ("|" beside a table's border), however sure."""
+    or only rule strokes ("|" beside a table's border), however sure.
+
+    ``lenient`` for a paragraph cut out of a block that was judged print: it stays
+    print while at least half of its words of three letters or more look printed
+    (:func:`_looks_printed`), read surely or not, since short lines of names and
+    totals ("J. L. McGinnis", "GST SUMMARY") are often read unsurely; garbage
+    seldom is ("a cuemmnaaie mn tet Z illthe": one word of three)."""
     if block.layer is not Layer.BODY or block.type is ElementType.TABLE or not block.words:
         return block
     if all(c in RULE_CHARS or c.isspace() for c in block.text):
@@ -45,4 +52,22 @@ def set_aside_marks(block: Block) -> Block:
         for w in block.words
     ):
         return block  # a real word of three letters or more, read surely: print
+    if lenient:
+        long = [w.text for w in block.words if sum(c.isalpha() for c in w.text) >= 3]
+        printed = sum(map(_looks_printed, long))
+        if printed and printed * 2 >= len(long):
+            return block
     return block.model_copy(update={"layer": Layer.NOTES})
+
+
+_NAME_RE = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)?")
+"""A capitalised name (``Orcutt``, ``McGinnis``)."""
+
+
+def _looks_printed(text: str) -> bool:
+    """A real word of three letters or more, or a capitalised name of four letters or
+    more, however unsurely read: what a line of print holds and a smudge rarely does."""
+    tok = text.strip(".,;:!?()[]'\"‘’“”")
+    if word_class(tok) == 1 and sum(c.isalpha() for c in tok) >= 3:
+        return True
+    return len(tok) >= 4 and _NAME_RE.fullmatch(tok) is not None

@@ -364,6 +364,11 @@ def test_garbage_paragraph_cut_out_of_an_ocr_block_goes_to_notes() -> None:
         ("• Total due 14,307.47", Layer.BODY),
         ("• TT f eae", Layer.NOTES),
     ]
+    # A line of names read unsurely is still print: half its longer words look printed.
+    names = split_paragraphs(
+        _doc([[block("tesseract", "J. L. McGinnis --Region9")]]), LayoutConfig()
+    )
+    assert [b.layer for b in names.blocks()] == [Layer.BODY, Layer.BODY]
     # A text layer's characters are the file's own: its rule line stays.
     digital = split_paragraphs(_doc([[block("pymupdf", "———")]]), LayoutConfig())
     assert [b.layer for b in digital.blocks()] == [Layer.BODY, Layer.BODY]

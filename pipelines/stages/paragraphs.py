@@ -136,8 +136,9 @@ def split_block(block: Block, frame: Frame, cfg: LayoutConfig) -> list[Block]:
         first_word += sum(len(ln.text.split()) for ln in g)
     if block.extractor == OCR_EXTRACTOR:
         # One surely read word kept the whole OCR block as print; each paragraph is
-        # judged on its own ("TT" under a footer, a letterhead read as garbage).
-        parts = [set_aside_marks(p) for p in parts]
+        # judged on its own ("TT" under a footer, a letterhead read as garbage), but
+        # leniently: a short line of unsurely read names is still print.
+        parts = [set_aside_marks(p, lenient=True) for p in parts]
     return parts
 
 
