@@ -145,6 +145,11 @@ def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return np.ascontiguousarray(image[y0:y1, x0:x1])
 
 
+RIM_PX = 7
+"""How far (in pixels of a 600-pixel copy) the painted border reaches past its solid
+part: the opening that frees nearby text also trims the border's thin rim."""
+
+
 def whiten_edge_shadows(gray: np.ndarray, band: float = EDGE_BAND) -> np.ndarray:
     """Dark scanner border left at the edges after cropping (a skewed or ragged paper
     edge leaves dark wedges inside the crop box) painted paper-white.
@@ -164,6 +169,9 @@ def whiten_edge_shadows(gray: np.ndarray, band: float = EDGE_BAND) -> np.ndarray
     inner = np.zeros_like(dark)
     inner[bh:-bh, bw:-bw] = 255
     dark[inner > 0] = 0  # the body of the page is never touched
+    # Text set close under a ragged edge touches the border once blurred: an opening
+    # wider than a stroke cuts it loose, so the letterhead is not painted with it.
+    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     # Keep only dark regions that reach the image edge: the border, not ink near it.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     edge = np.zeros(n, dtype=bool)
@@ -174,7 +182,8 @@ def whiten_edge_shadows(gray: np.ndarray, band: float = EDGE_BAND) -> np.ndarray
     shadow = (edge & big)[labels].astype(np.uint8)
     if not shadow.any():
         return gray
-    shadow = cv2.dilate(shadow, np.ones((3, 3), np.uint8))
+    # Grown back past the opening, so the thin dark rim along a ragged edge goes too.
+    shadow = cv2.dilate(shadow, np.ones((RIM_PX, RIM_PX), np.uint8))
     full = cv2.resize(shadow, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
     out = gray.copy()
     out[full > 0] = int(np.percentile(gray, 90))  # the paper's own brightness
