@@ -548,3 +548,25 @@ def test_cid_glyph_names_mean_ocr(tmp_path: Path) -> None:
 
     page, _ = _triage(_pdf(tmp_path, build))
     assert page.method is ExtractionMethod.OCR and "(cid:NN)" in page.method_reason
+
+
+def test_text_close_under_a_ragged_top_edge_is_not_painted_with_the_border() -> None:
+    # Seed-7 030_invoice_heavy, drawn: the scanner's dark border comes down in a wavy
+    # edge to a few pixels above a bold letterhead. Blurred on the small copy, the
+    # letters touch the border; they must stay, and the border and its rim must go.
+    import cv2
+
+    page = np.full((1100, 850), 235, np.uint8)
+    w = page.shape[1]
+    edge = (30 + 8 * np.sin(np.arange(w) / 60.0)).astype(int)
+    for x in range(w):
+        page[: edge[x], x] = 25
+        page[edge[x] : edge[x] + 2, x] = 90  # the thin grey rim along the edge
+    cv2.putText(page, "Pinecrest Industries", (60, 66), cv2.FONT_HERSHEY_DUPLEX, 1.2, 40, 3)
+    below = slice(int(edge.max()) + 2, 76)
+    letters = page[below] < 128
+    cleaned = whiten_edge_shadows(page)
+    assert cleaned[:20].min() > 200  # the border
+    assert all(cleaned[edge[x] : edge[x] + 2, x].min() > 200 for x in range(0, w, 7))  # rim
+    kept = (cleaned[below] < 128) & letters
+    assert kept.sum() >= 0.95 * letters.sum()  # the letterhead (0.89 without the opening)
