@@ -367,16 +367,23 @@ def main(argv: list[str] | None = None) -> int:
 
     if len(args.eval_pages) != len(args.eval_seeds):
         ap.error("--eval-pages needs one page count per --eval-seeds seed")
-    held_out: dict[int, list[PageRecord]] = {}
-    for seed, pages in zip(args.eval_seeds, args.eval_pages, strict=True):
-        evalset = ensure_corpus(BENCH / f"generated-s{seed}-p{pages}", seed, pages)
-        held_out[seed] = collect(
-            "generated",
-            _page_truths_generated(evalset),
-            BENCH / "quality" / f"eval-s{seed}-p{pages}-v{CORPUS_VERSION}.jsonl",
+
+    def generated(use: str, seed: int, pages: int) -> list[PageRecord]:
+        """The pages of the generated corpus ``seed`` (made when missing), measured
+        and cached for ``use`` ("eval" or "fit")."""
+        root = ensure_corpus(BENCH / f"generated-s{seed}-p{pages}", seed, pages)
+        return collect(
+            "generated" if use == "eval" else use,
+            _page_truths_generated(root),
+            BENCH / "quality" / f"{use}-s{seed}-p{pages}-v{CORPUS_VERSION}.jsonl",
             args.refresh,
             args.jobs,
         )
+
+    held_out = {
+        seed: generated("eval", seed, pages)
+        for seed, pages in zip(args.eval_seeds, args.eval_pages, strict=True)
+    }
     real_recs: list[PageRecord] = []
     if (REAL / "MANIFEST.tsv").is_file():
         real_recs = collect(
@@ -387,18 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
         )
     if args.fit:
-        fit_recs = []
-        for seed in args.fit_seeds:
-            fitset = ensure_corpus(
-                BENCH / f"generated-s{seed}-p{args.fit_pages}", seed, args.fit_pages
-            )
-            fit_recs += collect(
-                "fit",
-                _page_truths_generated(fitset),
-                BENCH / "quality" / f"fit-s{seed}-p{args.fit_pages}-v{CORPUS_VERSION}.jsonl",
-                args.refresh,
-                args.jobs,
-            )
+        fit_recs = [r for seed in args.fit_seeds for r in generated("fit", seed, args.fit_pages)]
         seeds = ", ".join(str(s) for s in args.fit_seeds)
         fitted = fit(
             fit_recs, f"generated corpora seeds {seeds}, {len(fit_recs)} pages", args.blend

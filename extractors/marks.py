@@ -45,15 +45,10 @@ def set_aside_marks(block: Block, *, lenient: bool = False) -> Block:
     confs = [w.confidence for w in block.words if not math.isnan(w.confidence)]
     if not confs or sum(confs) / len(confs) >= UNREADABLE_CONFIDENCE:
         return block
-    if any(
-        word_class(w.text) == 1
-        and sum(c.isalpha() for c in w.text) >= 3
-        and w.confidence >= CONFIDENT
-        for w in block.words
-    ):
+    if any(_long(w.text) and _real(w.text) and w.confidence >= CONFIDENT for w in block.words):
         return block  # a real word of three letters or more, read surely: print
     if lenient:
-        long = [w.text for w in block.words if sum(c.isalpha() for c in w.text) >= 3]
+        long = [w.text for w in block.words if _long(w.text)]
         printed = sum(map(_looks_printed, long))
         if printed and printed * 2 >= len(long):
             return block
@@ -67,7 +62,17 @@ _NAME_RE = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]+)?")
 def _looks_printed(text: str) -> bool:
     """A real word of three letters or more, or a capitalised name of four letters or
     more, however unsurely read: what a line of print holds and a smudge rarely does."""
-    tok = text.strip(".,;:!?()[]'\"‘’“”")
-    if word_class(tok) == 1 and sum(c.isalpha() for c in tok) >= 3:
+    if _long(text) and _real(text):
         return True
+    tok = text.strip(".,;:!?()[]'\"‘’“”")
     return len(tok) >= 4 and _NAME_RE.fullmatch(tok) is not None
+
+
+def _long(text: str) -> bool:
+    """A word of three letters or more."""
+    return sum(c.isalpha() for c in text) >= 3
+
+
+def _real(text: str) -> bool:
+    """A word the word list knows (:func:`pipelines.textmetrics.word_class`)."""
+    return word_class(text) == 1

@@ -177,13 +177,10 @@ def _spanning(region: list[_Item], body: set[int]) -> set[int]:
         under = [
             other
             for j, other in region
-            if j != i
-            and j in body
-            and _covers(box, other)
-            and min(box.y1, other.y1) > max(box.y0, other.y0)
+            if j != i and j in body and _covers(box, other) and _level(box, other)
         ]
         if any(
-            min(a.x1, b.x1) <= max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)
+            _shared_width(a, b) <= 0 and _level(a, b)
             for k, a in enumerate(under)
             for b in under[k + 1 :]
         ):
@@ -191,10 +188,19 @@ def _spanning(region: list[_Item], body: set[int]) -> set[int]:
     return out
 
 
+def _shared_width(a: BBox, b: BBox) -> float:
+    """How much of the page's width ``a`` and ``b`` share (negative: the gap between)."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0)
+
+
+def _level(a: BBox, b: BBox) -> bool:
+    """Whether ``a`` and ``b`` share some of the page's height."""
+    return min(a.y1, b.y1) > max(a.y0, b.y0)
+
+
 def _covers(box: BBox, other: BBox) -> bool:
     """Whether ``box`` spans at least :data:`STACK_OVERLAP` of ``other``'s width."""
-    shared = min(box.x1, other.x1) - max(box.x0, other.x0)
-    return shared >= STACK_OVERLAP * (other.x1 - other.x0)
+    return _shared_width(box, other) >= STACK_OVERLAP * other.width
 
 
 def _tesseract_order(region: list[_Item], body: set[int]) -> list[int]:
