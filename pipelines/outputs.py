@@ -258,11 +258,15 @@ def safe_join(root: Path, relative: str, suffix: str = "") -> Path:
     return target
 
 
-def write_atomic(path: Path, data: bytes | str, tmp_prefix: str = ".tmp-") -> None:
+def write_atomic(
+    path: Path, data: bytes | str, tmp_prefix: str = ".tmp-", *, sync_folder: bool = True
+) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
     Temporary files start with ``tmp_prefix``: a run removes stale ``.tmp-*`` files
-    at its start, so writers outside the run's lock use another prefix."""
+    at its start, so writers outside the run's lock use another prefix. A caller
+    that writes several files into one folder passes ``sync_folder=False`` and calls
+    :func:`sync_dir` once when they are all in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=tmp_prefix, dir=path.parent)
@@ -275,7 +279,8 @@ def write_atomic(path: Path, data: bytes | str, tmp_prefix: str = ".tmp-") -> No
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    sync_dir(path.parent)
+    if sync_folder:
+        sync_dir(path.parent)
 
 
 def sync_dir(folder: Path) -> None:
@@ -323,9 +328,15 @@ _PAGE_COLUMNS = list(page_row(Document(id="", source="", sha256=""), Page(number
 def write_document_files(outdir: Path, result: DocResult) -> None:
     """Per-document outputs: ``docs/<source>.md``, ``.txt`` and ``documents/<source>.json``."""
     doc = result.document
-    write_atomic(safe_join(outdir / "docs", result.source, ".md"), to_markdown(doc))
-    write_atomic(safe_join(outdir / "docs", result.source, ".txt"), to_text(doc))
-    write_atomic(safe_join(outdir / "documents", result.source, ".json"), to_json(doc))
+    files = {
+        safe_join(outdir / "docs", result.source, ".md"): to_markdown(doc),
+        safe_join(outdir / "docs", result.source, ".txt"): to_text(doc),
+        safe_join(outdir / "documents", result.source, ".json"): to_json(doc),
+    }
+    for path, text in files.items():
+        write_atomic(path, text, sync_folder=False)
+    for folder in dict.fromkeys(path.parent for path in files):
+        sync_dir(folder)  # once per folder, before the caller records the document
 
 
 def outline(doc: Document) -> Document:
@@ -419,19 +430,22 @@ def write_combined_sorted(
         manifest.append(manifest_row(r))
         if observe is not None:
             observe(r)
-    write_atomic(outdir / "chunks.jsonl", _jsonl(chunk_rows))
+    write_atomic(outdir / "chunks.jsonl", _jsonl(chunk_rows), sync_folder=False)
     if min_quality is None and not review_rows:
         (outdir / "review.jsonl").unlink(missing_ok=True)
     else:
-        write_atomic(outdir / "review.jsonl", _jsonl(review_rows))
-    write_atomic(outdir / "chunks.parquet", _parquet_bytes(chunk_rows, _CHUNK_COLUMNS))
-    write_atomic(outdir / "pages.parquet", _parquet_bytes(page_rows, _PAGE_COLUMNS))
+        write_atomic(outdir / "review.jsonl", _jsonl(review_rows), sync_folder=False)
+    chunks_parquet = _parquet_bytes(chunk_rows, _CHUNK_COLUMNS)
+    write_atomic(outdir / "chunks.parquet", chunks_parquet, sync_folder=False)
+    pages_parquet = _parquet_bytes(page_rows, _PAGE_COLUMNS)
+    write_atomic(outdir / "pages.parquet", pages_parquet, sync_folder=False)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in manifest:
         writer.writerow(row)
-    write_atomic(outdir / "manifest.csv", buf.getvalue())
+    write_atomic(outdir / "manifest.csv", buf.getvalue(), sync_folder=False)
+    sync_dir(outdir)  # the combined files' renames, once
 
 
 def count_lines(path: Path) -> int:

@@ -229,3 +229,12 @@ def test_atomic_write_syncs_the_file_and_then_its_directory(
     assert target.read_text() == "text\n"
     assert synced == ["file", "dir"]
     assert not list(target.parent.glob(".tmp-*"))
+
+    # A document's three files are synced, then each of their two folders once.
+    from pipelines.model import Document
+    from pipelines.outputs import DocResult, write_document_files
+
+    synced.clear()
+    doc = Document(id="d", source="a.txt", sha256="0" * 64)
+    write_document_files(tmp_path / "out", DocResult("a.txt", doc, 0.1))
+    assert synced == ["file", "file", "file", "dir", "dir"]
